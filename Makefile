@@ -1,0 +1,25 @@
+# Two entry points: `make demo` trains and evaluates on the built-in synthetic data,
+# `make test` runs the formatter, the linter and the tests. Both create .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+WORKDIR ?= workdir/demo
+BIN := $(VENV)/bin
+
+.PHONY: demo test install lint
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
+	touch $@
+
+demo: install
+	$(BIN)/python -m skinjax.main --config=configs/scab.py:demo --workdir=$(WORKDIR)
+
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/python -m pytest

@@ -1,0 +1,1 @@
+"""skinjax: skin-lesion classification from dermoscopy images in JAX and Flax."""

@@ -1,0 +1,82 @@
+"""Layers, blocks and the model registry."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from skinjax import models
+from skinjax.models import blocks, layers
+
+
+@pytest.mark.parametrize('strides', [1, 2])
+@pytest.mark.parametrize('multiplier', [1, 3])
+@pytest.mark.parametrize('size', [8, 9])
+def test_shifted_depthwise_equals_grouped_convolution(strides, multiplier, size):
+  x = jax.random.normal(jax.random.key(0), (2, size, size, 4))
+  kernel = jax.random.normal(jax.random.key(1), (3, 3, 4 * multiplier))
+  shifted = layers.depthwise_conv(x, kernel, strides, shifted=True)
+  grouped = layers.depthwise_conv(x, kernel, strides, shifted=False)
+  np.testing.assert_allclose(shifted, grouped, atol=1e-5)
+  grad = lambda s: jax.grad(lambda x, k: jnp.sum(jnp.sin(layers.depthwise_conv(x, k, strides, shifted=s))), (0, 1))
+  for a, b in zip(grad(True)(x, kernel), grad(False)(x, kernel), strict=True):
+    np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_attention_condenser_attends():
+  block = blocks.AttentionCondenser(8, 4, rngs=nnx.Rngs(0))
+  v = jax.random.normal(jax.random.key(0), (2, 9, 9, 8))
+  attention = block.attention(v)
+  assert attention.shape == v.shape
+  assert float(attention.min()) > 0 and float(attention.max()) < 1
+  assert float(attention.std()) > 1e-3  # Depends on the input, not a constant.
+  out = block(v)
+  assert out.shape == v.shape and not np.allclose(out, v)
+  np.testing.assert_allclose(out, v * attention * block.scale[...] + v, rtol=1e-6)
+
+
+def test_visual_attention_condenser_and_pepe_shapes():
+  x = jnp.ones((2, 16, 16, 12))
+  vac = blocks.VisualAttentionCondenser(12, 6, 4, 20, rngs=nnx.Rngs(0))
+  assert vac(x).shape == (2, 16, 16, 20)
+  pepe = blocks.PEPE(12, 8, 16, 8, 24, strides=2, groups=4, rngs=nnx.Rngs(0))
+  assert pepe(x).shape == (2, 8, 8, 24)
+  # Channel decoupling: the first projection is a grouped convolution.
+  assert pepe.layers.layers[0].conv.kernel.shape == (1, 1, 3, 8)
+
+
+def test_mobilenet_blocks():
+  x = jax.random.normal(jax.random.key(0), (2, 16, 16, 8))
+  residual = blocks.InvertedResidual(8, 8, expand_ratio=4, se_ratio=0.25, rngs=nnx.Rngs(0))
+  assert residual(x).shape == x.shape and residual.residual
+  assert blocks.InvertedResidual(8, 16, strides=2, rngs=nnx.Rngs(0))(x).shape == (2, 8, 8, 16)
+  assert blocks.DepthwiseSeparable(8, 24, strides=2, rngs=nnx.Rngs(0))(x).shape == (2, 8, 8, 24)
+  gates = blocks.SqueezeExcite(8, 2, rngs=nnx.Rngs(0))(x) / x
+  assert np.allclose(gates, gates[:, :1, :1], atol=1e-4)  # One gate per channel.
+
+
+def test_long_range_connection_changes_the_output():
+  early, late = jax.random.normal(jax.random.key(0), (2, 16, 16, 4)), jnp.zeros((2, 4, 4, 8))
+  out = blocks.LongRange(4, 8, pool=4, rngs=nnx.Rngs(0))(early, late)
+  assert out.shape == late.shape and float(jnp.abs(out).sum()) > 0
+
+
+def test_batch_norm_statistics_change_in_train_mode_only():
+  model = models.build('cancernet_sca_b', num_classes=2, rngs=nnx.Rngs(0))
+  x = jax.random.normal(jax.random.key(0), (4, 32, 32, 3))
+  stats = lambda: jax.tree.leaves(nnx.state(model, nnx.BatchStat))
+  before = [np.array(s) for s in stats()]
+  model.eval()
+  model(x)
+  assert all(np.array_equal(a, b) for a, b in zip(before, stats(), strict=True))
+  model.train()
+  logits = model(x)
+  assert logits.shape == (4, 2)
+  assert not all(np.array_equal(a, b) for a, b in zip(before, stats(), strict=True))
+
+
+def test_registry():
+  assert 'cancernet_sca_b' in models.names()
+  with pytest.raises(ValueError, match='Unknown model .*cancernet_sca_b'):
+    models.build('cancernet_sca_z', num_classes=2, rngs=nnx.Rngs(0))

@@ -1,0 +1,1 @@
+"""TFDS builders for skinjax's datasets; importing one registers it with TFDS."""
