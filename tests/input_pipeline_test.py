@@ -74,7 +74,7 @@ def test_missing_manual_download_says_what_to_get(tmp_path):
   with pytest.raises(input_pipeline.DataNotFoundError) as error:
     input_pipeline.get_builder(_isic_config(tmp_path, tmp_path / 'manual').dataset)
   message = str(error.value)
-  assert f"missing in {tmp_path / 'manual'}: val_images.csv, test_images.csv, images/." in message
+  assert f'missing in {tmp_path / "manual"}: val_images.csv, test_images.csv, images/.' in message
   assert 'isic image download' in message
 
 
