@@ -9,6 +9,7 @@ same workdir resumes from the latest checkpoint and continues exactly as an unin
 import functools
 import json
 import math
+import os
 from typing import Any
 
 import flax
@@ -28,10 +29,6 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from skinjax import input_pipeline, metrics, models
-
-# ImageNet's channel statistics, in [0, 255], to normalise inputs.
-MEAN_RGB = np.array([0.485, 0.456, 0.406]) * 255
-STDDEV_RGB = np.array([0.229, 0.224, 0.225]) * 255
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -67,10 +64,6 @@ def create_optimizer(config: ml_collections.ConfigDict, total_steps: int) -> opt
   return optimizers[c.name]()
 
 
-def normalise(images: jax.Array) -> jax.Array:
-  return (images.astype(jnp.float32) - MEAN_RGB) / STDDEV_RGB
-
-
 def train_step(state: TrainState, batch: dict, *, graphdef, rng_state, tx) -> tuple[TrainState, dict]:
   """One optimizer step on a global batch; returns the new state and the batch's metrics."""
   # Dropout keys are the initial ones folded with the step: a resumed run draws the same masks.
@@ -81,7 +74,7 @@ def train_step(state: TrainState, batch: dict, *, graphdef, rng_state, tx) -> tu
   def loss_fn(params):
     model = nnx.merge(graphdef, rng_state, params, state.model_state, copy=True)
     model.train()
-    logits = model(normalise(batch['image']))
+    logits = model(batch['image'])
     loss = optax.softmax_cross_entropy_with_integer_labels(logits, batch['label']).mean()
     return loss, (logits, nnx.state(model, nnx.Not(nnx.Any(nnx.Param, nnx.RngState))))
 
@@ -101,7 +94,7 @@ def eval_step(state: TrainState, batch: dict, *, graphdef, rng_state) -> jax.Arr
   """Class probabilities of a global batch, in inference mode."""
   model = nnx.merge(graphdef, rng_state, state.params, state.model_state)
   model.eval()
-  return jax.nn.softmax(model(normalise(batch['image'])))
+  return jax.nn.softmax(model(batch['image']))
 
 
 class Trainer:
@@ -216,6 +209,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   Returns the final evaluation, {split: {metric: value}}, also written to `workdir/metrics.json`.
   """
   workdir = epath.Path(workdir)
+  if not workdir.is_absolute():  # Orbax wants absolute paths.
+    workdir = epath.Path(os.path.abspath(workdir))
   workdir.mkdir(parents=True, exist_ok=True)
   if config.batch_size % jax.device_count():
     raise ValueError(f'batch_size {config.batch_size} must be divisible by the {jax.device_count()} devices.')

@@ -14,10 +14,10 @@ from conftest import ROOT, cli_args, tiny_config
 from skinjax import input_pipeline, train
 
 
-def _run(args, env=None, timeout=600):
+def _run(args, env=None, cwd=ROOT, timeout=600):
   return subprocess.run(
     [sys.executable, *args],
-    cwd=ROOT,
+    cwd=cwd,
     capture_output=True,
     text=True,
     timeout=timeout,
@@ -116,14 +116,15 @@ def test_one_and_eight_devices_give_the_same_loss(data_dir):
 
 def test_main_end_to_end(data_dir, tmp_path):
   workdir = tmp_path / 'run'
-  args = ['-m', 'skinjax.main', '--config=configs/scab.py:demo', f'--workdir={workdir}', *cli_args(data_dir)]
-  result = _run(args)
+  config = ROOT / 'configs' / 'scab.py'
+  args = ['-m', 'skinjax.main', f'--config={config}:demo', '--workdir=run', *cli_args(data_dir)]
+  result = _run(args, cwd=tmp_path)  # A relative workdir, from another directory.
   assert result.returncode == 0, result.stderr[-3000:]
   assert list(workdir.glob('events.out.tfevents.*')), 'no TensorBoard event file'
   assert (workdir / 'checkpoints' / '6').is_dir()
   metrics = json.loads((workdir / 'metrics.json').read_text())
   assert metrics['step'] == 6 and 0 <= metrics['test']['auroc'] <= 1
-  assert f'Metrics:          {workdir}/metrics.json' in result.stdout
+  assert 'Metrics:          run/metrics.json' in result.stdout
   assert 'steps/s' in result.stderr and 'ETA' in result.stderr  # Progress reports.
 
 

@@ -12,10 +12,12 @@ kinds of blocks and sized to Table 1 at 224x224x3 with two classes:
 | SCa-C   | visual attention condensers, the fewest FLOPs    | 1.19M / 0.40G          |
 
 FLOPs count a multiply-add as two operations, as Table 1 does (its ResNet-50 row, 7.72G, is
-twice ResNet-50's 3.86G multiply-adds). All three mix spatial, depthwise and pointwise
+twice ResNet-50's 3.86G multiply-adds), so the targets are 2.33, 0.215 and 0.20 GMACs; the
+reconstructions have 13.75M / 2.34 GMACs, 0.80M / 0.213 GMACs and 1.19M / 0.201 GMACs
+(`python -m skinjax.models.summary`). All three mix spatial, depthwise and pointwise
 convolutions and carry an early stage's output into a later one through a sparse long-range
-connection, as the paper's Fig. 2 shows. Each stage table below reads: one row per layer,
-output resolution for a 224x224 input on the right.
+connection, as the paper's Fig. 2 shows. The tables below list one layer per row, with its
+index and output resolution for a 224x224 input.
 """
 
 from collections.abc import Sequence
@@ -25,7 +27,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from skinjax.models import blocks
-from skinjax.models.layers import ConvBN
+from skinjax.models.layers import ConvBN, Normalize
 from skinjax.models.registry import register
 
 # Layer specs: ('conv', out, kernel, strides), ('pepe', project1, expand1, project2, out, strides),
@@ -77,12 +79,13 @@ class SpecNet(nnx.Module):
       }
     )
     self.sources = {j: i for i, j in long_range}
+    self.normalize = Normalize()
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(channels[-1], num_classes, rngs=rngs)
 
   def features(self, x: jax.Array) -> jax.Array:
-    """Globally pooled image features."""
-    outputs = []
+    """Globally pooled features of uint8 RGB images."""
+    x, outputs = self.normalize(x), []
     for j, layer in enumerate(self.layers):
       x = layer(x)
       if j in self.sources:
@@ -94,24 +97,78 @@ class SpecNet(nnx.Module):
     return self.head(self.dropout(self.features(x)))
 
 
-# SCa-B: PEPE modules from the second stage on; stem of two spatial convolutions.
+# SCa-A: the largest. PEPE modules interleaved with dense 3x3 convolutions at every resolution,
+# wide late stages, and a long-range connection from the 56x56 stage into the 14x14 one.
+SCA_A = (
+  ('conv', 32, 3, 2),  # 0: 112
+  ('conv', 48, 3, 1),  # 1: 112
+  ('pepe', 48, 144, 64, 128, 2),  # 2: 56
+  ('conv', 96, 3, 1),  # 3: 56
+  ('pepe', 64, 192, 96, 192, 1),  # 4: 56
+  ('pepe', 96, 288, 128, 256, 2),  # 5: 28
+  ('conv', 192, 3, 1),  # 6: 28
+  ('pepe', 128, 384, 192, 384, 1),  # 7: 28
+  ('pepe', 192, 576, 256, 512, 2),  # 8: 14
+  ('conv', 512, 3, 1),  # 9: 14
+  ('pepe', 256, 768, 384, 768, 1),  # 10: 14
+  ('pepe', 384, 768, 384, 768, 1),  # 11: 14
+  ('pepe', 384, 1152, 512, 1024, 2),  # 12: 7
+  ('pepe', 512, 1536, 768, 1536, 1),  # 13: 7
+  ('pepe', 768, 2304, 1024, 2048, 1),  # 14: 7
+  ('conv', 2048, 1, 1),  # 15: 7
+)
+SCA_A_LONG_RANGE = ((4, 10),)
+
+# SCa-B: the fewest parameters. Two spatial convolutions, then PEPE modules only, narrow until
+# the last stage; a long-range connection from the 56x56 stage into the 14x14 one.
 SCA_B = (
-  ('conv', 24, 3, 2),  # 112
-  ('conv', 32, 3, 1),  # 112
-  ('pepe', 16, 48, 24, 48, 2),  # 56
-  ('pepe', 24, 72, 24, 48, 1),  # 56
-  ('pepe', 24, 96, 32, 64, 2),  # 28
-  ('pepe', 32, 96, 32, 64, 1),  # 28
-  ('pepe', 48, 144, 64, 128, 2),  # 14
-  ('pepe', 64, 192, 64, 128, 1),  # 14
-  ('pepe', 64, 192, 96, 192, 1),  # 14
-  ('pepe', 96, 288, 128, 256, 2),  # 7
-  ('pepe', 128, 384, 192, 384, 1),  # 7
-  ('conv', 640, 1, 1),  # 7
+  ('conv', 24, 3, 2),  # 0: 112
+  ('conv', 40, 3, 1),  # 1: 112
+  ('pepe', 16, 48, 24, 48, 2),  # 2: 56
+  ('pepe', 24, 72, 24, 48, 1),  # 3: 56
+  ('pepe', 24, 96, 48, 96, 2),  # 4: 28
+  ('pepe', 48, 144, 48, 96, 1),  # 5: 28
+  ('pepe', 64, 192, 96, 192, 2),  # 6: 14
+  ('pepe', 96, 288, 96, 192, 1),  # 7: 14
+  ('pepe', 96, 288, 128, 256, 1),  # 8: 14
+  ('pepe', 128, 384, 192, 384, 2),  # 9: 7
+  ('pepe', 192, 576, 256, 512, 1),  # 10: 7
+  ('conv', 640, 1, 1),  # 11: 7
 )
 SCA_B_LONG_RANGE = ((3, 8),)
+
+# SCa-C: the fewest FLOPs. Depthwise-separable convolutions alternating with visual attention
+# condensers (down-mixing, embedding, up-mixing channels), a long-range connection from 28x28
+# into 14x14.
+SCA_C = (
+  ('conv', 16, 3, 2),  # 0: 112
+  ('conv', 40, 3, 1),  # 1: 112
+  ('dws', 48, 2),  # 2: 56
+  ('vac', 24, 12, 64),  # 3: 56
+  ('dws', 96, 2),  # 4: 28
+  ('vac', 48, 24, 96),  # 5: 28
+  ('dws', 128, 1),  # 6: 28
+  ('dws', 192, 2),  # 7: 14
+  ('vac', 96, 48, 192),  # 8: 14
+  ('dws', 256, 1),  # 9: 14
+  ('vac', 128, 64, 256),  # 10: 14
+  ('dws', 384, 2),  # 11: 7
+  ('vac', 192, 96, 512),  # 12: 7
+  ('conv', 1152, 1, 1),  # 13: 7
+)
+SCA_C_LONG_RANGE = ((4, 10),)
+
+
+@register('cancernet_sca_a')
+def cancernet_sca_a(*, num_classes: int, rngs: nnx.Rngs, dropout: float = 0.0) -> SpecNet:
+  return SpecNet(SCA_A, SCA_A_LONG_RANGE, num_classes=num_classes, dropout=dropout, rngs=rngs)
 
 
 @register('cancernet_sca_b')
 def cancernet_sca_b(*, num_classes: int, rngs: nnx.Rngs, dropout: float = 0.0) -> SpecNet:
   return SpecNet(SCA_B, SCA_B_LONG_RANGE, num_classes=num_classes, dropout=dropout, rngs=rngs)
+
+
+@register('cancernet_sca_c')
+def cancernet_sca_c(*, num_classes: int, rngs: nnx.Rngs, dropout: float = 0.0) -> SpecNet:
+  return SpecNet(SCA_C, SCA_C_LONG_RANGE, num_classes=num_classes, dropout=dropout, rngs=rngs)

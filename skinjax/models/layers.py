@@ -1,6 +1,7 @@
 """Convolution layers shared by every network: depthwise convolution and conv-BN-activation."""
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -8,16 +9,47 @@ from flax import nnx
 
 Activation = Callable[[jax.Array], jax.Array]
 
+# ImageNet's channel statistics, in [0, 255]: the default input normalisation.
+IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
+IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
+
+
+class Normalize(nnx.Module):
+  """Maps uint8 RGB images in [0, 255] to float inputs with the given channel statistics."""
+
+  def __init__(self, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD):
+    self.mean, self.std = tuple(mean), tuple(std)
+
+  def __call__(self, images: jax.Array) -> jax.Array:
+    return (images.astype(jnp.float32) - jnp.array(self.mean)) / jnp.array(self.std)
+
+
+# How depthwise convolutions are computed: None picks by backend (see `depthwise_conv`).
+_SHIFTED_DEPTHWISE: list[bool | None] = [None]
+
+
+@contextlib.contextmanager
+def depthwise_formulation(shifted: bool | None):
+  """Within the context, depthwise layers use shifted multiply-adds (True), XLA's grouped
+  convolution (False) or the faster one for the backend (None). For benchmarks and counting."""
+  _SHIFTED_DEPTHWISE.append(shifted)
+  try:
+    yield
+  finally:
+    _SHIFTED_DEPTHWISE.pop()
+
 
 def depthwise_conv(x: jax.Array, kernel: jax.Array, strides: int, *, shifted: bool | None = None) -> jax.Array:
   """'SAME'-padded depthwise convolution of NHWC `x` with an [k, k, C * multiplier] kernel.
 
   On CPU, XLA's grouped convolution (`feature_group_count=C`) is several times slower than the
   same convolution written as k * k shifted multiply-adds, forward and backward; on GPU and TPU
-  the grouped convolution is the fast one. `shifted=None` picks by backend.
+  the grouped convolution is the fast one. `shifted=None` follows `depthwise_formulation`.
   """
   k, _, out_channels = kernel.shape
   multiplier = out_channels // x.shape[-1]
+  if shifted is None:
+    shifted = _SHIFTED_DEPTHWISE[-1]
   if shifted is None:
     shifted = jax.default_backend() == 'cpu'
   if not shifted:

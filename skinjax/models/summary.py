@@ -1,0 +1,104 @@
+"""Parameters, multiply-adds, FLOPs and CPU latency of every registered network.
+
+  python -m skinjax.models.summary [--image_size=224] [--num_classes=2] [--json] [--latency]
+
+MACs are counted from the forward pass's jaxpr (every convolution and matrix product);
+FLOPs are XLA's cost analysis of the compiled forward pass, which counts a multiply-add as two
+operations and adds batch norm, activations and pooling. Both use XLA's grouped convolution for
+depthwise layers, so that they count the convolution rather than its CPU formulation.
+"""
+
+import json
+import math
+import time
+
+import jax
+import jax.extend
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
+from flax import nnx
+
+from skinjax import models
+from skinjax.models import layers
+
+
+def num_params(model: nnx.Module) -> int:
+  return sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
+
+
+def _jaxpr_macs(jaxpr) -> int:
+  total = 0
+  for eqn in jaxpr.eqns:
+    if eqn.primitive.name == 'conv_general_dilated':
+      rhs = eqn.invars[1].aval.shape
+      out_features = rhs[eqn.params['dimension_numbers'].rhs_spec[0]]
+      total += math.prod(eqn.outvars[0].aval.shape) * math.prod(rhs) // out_features
+    elif eqn.primitive.name == 'dot_general':
+      (contracting, _), _ = eqn.params['dimension_numbers']
+      lhs = eqn.invars[0].aval.shape
+      total += math.prod(eqn.outvars[0].aval.shape) * math.prod(lhs[d] for d in contracting)
+    for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+      total += _jaxpr_macs(sub)
+  return total
+
+
+def _forward(model: nnx.Module):
+  graphdef, state = nnx.split(model)
+  return lambda state, x: nnx.merge(graphdef, state)(x), state
+
+
+def count(model: nnx.Module, image_size: int) -> dict[str, int]:
+  """{'params', 'macs', 'flops'} of one image's inference forward pass."""
+  model.eval()
+  fwd, state = _forward(model)
+  x = jnp.zeros((1, image_size, image_size, 3), jnp.uint8)
+  with layers.depthwise_formulation(shifted=False):
+    macs = _jaxpr_macs(jax.make_jaxpr(fwd)(state, x).jaxpr)
+    cost = jax.jit(fwd).lower(state, x).compile().cost_analysis()
+  cost = cost[0] if isinstance(cost, list) else cost
+  return {'params': num_params(model), 'macs': int(macs), 'flops': int(cost['flops'])}
+
+
+def latency_ms(model: nnx.Module, image_size: int, batch_size: int = 1, repeats: int = 20) -> float:
+  """Median wall time of a jitted inference forward pass, in milliseconds."""
+  model.eval()
+  fwd, state = _forward(model)
+  fwd = jax.jit(fwd)
+  x = jnp.zeros((batch_size, image_size, image_size, 3), jnp.uint8)
+  fwd(state, x).block_until_ready()
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    fwd(state, x).block_until_ready()
+    times.append(time.perf_counter() - start)
+  return float(np.median(times) * 1e3)
+
+
+FLAGS = flags.FLAGS
+flags.DEFINE_integer('image_size', 224, 'Input height and width.')
+flags.DEFINE_integer('num_classes', 2, 'Outputs of the classifier head.')
+flags.DEFINE_bool('json', False, 'Print {name: {params, flops, macs}} as JSON.')
+flags.DEFINE_bool('latency', True, 'Also measure batch-1 CPU latency (not in the JSON).')
+
+
+def main(argv):
+  del argv
+  rows = {}
+  for name in models.names():
+    model = models.build(name, num_classes=FLAGS.num_classes, rngs=nnx.Rngs(0))
+    rows[name] = count(model, FLAGS.image_size)
+    if FLAGS.latency and not FLAGS.json:
+      rows[name]['latency_ms'] = latency_ms(model, FLAGS.image_size)
+  if FLAGS.json:
+    print(json.dumps(rows, indent=2))
+    return
+  print(f'{FLAGS.image_size}x{FLAGS.image_size}x3 input, {FLAGS.num_classes} classes, backend {jax.default_backend()}')
+  print(f'{"network":<22}{"params (M)":>12}{"GMACs":>9}{"GFLOPs":>9}{"latency b1 (ms)":>17}')
+  for name, r in rows.items():
+    ms = f'{r["latency_ms"]:.1f}' if 'latency_ms' in r else '-'
+    print(f'{name:<22}{r["params"] / 1e6:>12.3f}{r["macs"] / 1e9:>9.3f}{r["flops"] / 1e9:>9.3f}{ms:>17}')
+
+
+if __name__ == '__main__':
+  app.run(main)
