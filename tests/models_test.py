@@ -66,3 +66,9 @@ def test_registry():
   assert 'cancernet_sca_b' in models.names()
   with pytest.raises(ValueError, match='Unknown model .*cancernet_sca_b'):
     models.build('cancernet_sca_z', num_classes=2, rngs=nnx.Rngs(0))
+
+
+@pytest.mark.parametrize('name, params', [('mobilenet_v2', 3_504_872), ('resnet50', 25_557_032)])
+def test_baselines_match_torchvision_parameter_counts(name, params):
+  model = models.build(name, num_classes=1000, rngs=nnx.Rngs(0))
+  assert sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param))) == params

@@ -1,6 +1,8 @@
 """Tests of the synthetic_lesions builder: counts, determinism, class balance, difficulty."""
 
 import collections
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -98,3 +100,21 @@ def test_colour_statistics_alone_do_not_separate_the_classes():
   model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x_train, y_train)
   auroc = roc_auc_score(y_test, model.predict_proba(x_test)[:, 1])
   assert 0.55 < auroc < 0.75, auroc
+
+
+def test_builds_and_reads_without_tensorflow(tmp_path):
+  script = f"""
+import sys
+import grain
+from tfds_builders.synthetic_lesions import Builder, Config
+config = Config.make(image_size=16, num_train=8, num_validation=2, num_test=2)
+builder = Builder(config=config, data_dir={str(tmp_path)!r})
+builder.download_and_prepare(file_format='array_record')
+batch = next(iter(grain.MapDataset.source(builder.as_data_source(split='train')).batch(4)))
+assert batch['image'].shape == (4, 16, 16, 3), batch['image'].shape
+assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'
+print(sorted(p.name for p in builder.data_path.iterdir()))
+"""
+  result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert 'synthetic_lesions-train.array_record-00000-of-00001' in result.stdout
