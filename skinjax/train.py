@@ -231,7 +231,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     state = _restore(mngr, trainer, train_iter, config)
   else:
     state = trainer.initial_state
-    writer.write_hparams({k: v for k, v in _flatten(config.to_dict()).items()})
+    writer.write_hparams(_flatten(config.to_dict()))
   first_step = int(state.step) + 1
 
   hooks = []
@@ -255,8 +255,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     last = step == total_steps
     if step % config.log_every_steps == 0 or last:
       _check_finite(*pending)
-      means = {f'train/{k}': float(np.mean([m[k] for m in jax.device_get(history)])) for k in history[0]}
-      writer.write_scalars(step, means)
+      fetched = jax.device_get(history)
+      writer.write_scalars(step, {f'train/{k}': float(np.mean([m[k] for m in fetched])) for k in fetched[0]})
       history = []
     if step % config.eval_every_steps == 0 or last:
       results = {s: trainer.evaluate(state, src, config, info.class_names) for s, src in eval_sources.items()}
