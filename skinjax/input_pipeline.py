@@ -36,12 +36,16 @@ class DatasetInfo:
 
 
 def get_builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
-  """The TFDS builder of `tfds_builders/<config.name>`, prepared (built) if it is not yet."""
+  """The TFDS builder that `config.name` ('name' or 'name/config', as in TFDS) names in
+  `tfds_builders/`, prepared (built) if it is not yet."""
+  name, _, config_name = config.name.partition('/')
   try:
-    module = importlib.import_module(f'tfds_builders.{config.name}')
+    module = importlib.import_module(f'tfds_builders.{name}')
   except ModuleNotFoundError as e:
-    raise ValueError(f'Unknown dataset {config.name!r}: there is no tfds_builders/{config.name}/.') from e
+    raise ValueError(f'Unknown dataset {name!r}: there is no tfds_builders/{name}/.') from e
   builder_kwargs = {'data_dir': config.data_dir}
+  if config_name:
+    builder_kwargs['config'] = config_name
   if config.builder_config:  # Builders with configurable fields export `Config.make(**fields)`.
     if not hasattr(module, 'Config'):
       raise ValueError(f'Dataset {config.name!r} has no configurable fields; leave dataset.builder_config empty.')

@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 import pytest
-from conftest import tiny_config
+from conftest import SHARED, tiny_config
 from PIL import Image
 
 from skinjax import input_pipeline
@@ -109,3 +109,16 @@ def test_cancernet_sca_names_the_bad_row(tmp_path):
   (manual / 'test_images.csv').write_text('ISIC_0000009.jpg,0\n')
   with pytest.raises(Exception, match=r'train_images.csv, row 2: expected `image_name.jpg,0\|1`'):
     input_pipeline.get_builder(_isic_config(tmp_path, manual).dataset)
+
+
+@pytest.mark.skipif(not (SHARED / 'data' / 'isic2018_task3_subset').is_dir(), reason='needs ../shared/data')
+def test_named_builder_config_reads_real_ham10000(tmp_path):
+  config = tiny_config(tmp_path)
+  config.dataset.name = 'isic2018_task3/lesion_split'
+  config.dataset.builder_config = {}
+  config.dataset.manual_dir = str(SHARED / 'data' / 'isic2018_task3_subset')
+  config.dataset.eval_splits = ('validation',)
+  info, it, sources = input_pipeline.get_datasets(config.dataset, 8, 0)
+  assert info.class_names == ('akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc')
+  assert info.num_train + len(sources['validation']) == 5984
+  assert next(it)['image'].shape == (8, 32, 32, 3)
