@@ -5,6 +5,8 @@ import csv
 import tensorflow_datasets as tfds
 from etils import epath
 
+from tfds_builders.manual import manual_dir
+
 # The paper's lists, as its repository publishes them: `image_name.jpg,label` per line.
 SPLIT_FILES = {'train': 'train_images.csv', 'validation': 'val_images.csv', 'test': 'test_images.csv'}
 IMAGE_DIR = 'images'
@@ -40,18 +42,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     )
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
-    try:
-      manual = dl_manager.manual_dir
-    except AssertionError as e:  # Missing or empty; TFDS's message names the directory.
-      raise FileNotFoundError(f'cancernet_sca needs a manual download. {e}') from e
-    missing = [f for f in SPLIT_FILES.values() if not (manual / f).exists()]
-    if not (manual / IMAGE_DIR).is_dir():
-      missing.append(f'{IMAGE_DIR}/')
-    if missing:
-      raise FileNotFoundError(
-        f'cancernet_sca needs a manual download; missing in {manual}: {", ".join(missing)}.\n'
-        f'{self.MANUAL_DOWNLOAD_INSTRUCTIONS}'
-      )
+    required = [*SPLIT_FILES.values(), f'{IMAGE_DIR}/']
+    manual = manual_dir(dl_manager, 'cancernet_sca', required, self.MANUAL_DOWNLOAD_INSTRUCTIONS)
     return {split: self._generate_examples(manual / f, manual / IMAGE_DIR) for split, f in SPLIT_FILES.items()}
 
   def _generate_examples(self, split_file: epath.Path, image_dir: epath.Path):

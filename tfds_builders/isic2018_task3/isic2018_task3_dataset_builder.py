@@ -14,6 +14,8 @@ import tensorflow_datasets as tfds
 from absl import logging
 from etils import epath
 
+from tfds_builders.manual import manual_dir
+
 # HAM10000's diagnoses in alphabetical order (as `synthetic_lesions`), and the challenge's columns.
 DIAGNOSES = ('akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc')
 COLUMNS = ('MEL', 'NV', 'BCC', 'AKIEC', 'BKL', 'DF', 'VASC')
@@ -126,16 +128,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     )
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
-    try:
-      manual = dl_manager.manual_dir
-    except AssertionError as e:
-      raise FileNotFoundError(f'isic2018_task3 needs a manual download. {e}') from e
     required = [*PARTS['train'], METADATA]
-    missing = [f for f in required if not (manual / f).exists()]
-    if missing:
-      raise FileNotFoundError(
-        f'isic2018_task3: missing in {manual}: {", ".join(missing)}.\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}'
-      )
+    manual = manual_dir(dl_manager, 'isic2018_task3', required, self.MANUAL_DOWNLOAD_INSTRUCTIONS)
     metadata = {r['image_id']: r for r in read_csv(manual / METADATA, METADATA_COLUMNS)}
     parts = {}
     for split, (folder, labels) in PARTS.items():
