@@ -25,16 +25,16 @@ def main():
   args = parser.parse_args()
   batch_sizes = [int(b) for b in args.batch_sizes.split(',')]
   print(f'{args.image_size}x{args.image_size}x3, backend {jax.default_backend()}: {jax.devices()[0].device_kind}')
-  times = {}
+  times, params = {}, {}
   for name in NETWORKS:
     model = models.build(name, num_classes=2, rngs=nnx.Rngs(0))
+    params[name] = summary.num_params(model) / 1e6
     times[name] = [summary.latency_ms(model, args.image_size, b, args.repeats) for b in batch_sizes]
   header = ''.join(f'{f"batch {b} (ms)":>16}{"/ResNet-50":>12}' for b in batch_sizes)
   print(f'{"network":<22}{"params (M)":>12}{header}')
   for name in NETWORKS:
-    params = summary.num_params(models.build(name, num_classes=2, rngs=nnx.Rngs(0))) / 1e6
     cells = ''.join(f'{t:>16.1f}{t / r:>12.2f}' for t, r in zip(times[name], times['resnet50'], strict=True))
-    print(f'{name:<22}{params:>12.2f}{cells}')
+    print(f'{name:<22}{params[name]:>12.2f}{cells}')
 
 
 if __name__ == '__main__':

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from skinjax.models import blocks
-from skinjax.models.layers import ConvBN, Normalize
+from skinjax.models.layers import Classifier, ConvBN, Normalize
 from skinjax.models.registry import register
 
 # Layer specs: ('conv', out, kernel, strides), ('pepe', project1, expand1, project2, out, strides),
@@ -35,7 +35,7 @@ from skinjax.models.registry import register
 Spec = tuple
 
 
-class SpecNet(nnx.Module):
+class SpecNet(Classifier):
   """A feed-forward network given as a list of layer specs, with sparse long-range connections.
 
   `long_range` holds pairs (i, j): the output of layer i is added to the output of layer j.
@@ -92,9 +92,6 @@ class SpecNet(nnx.Module):
         x = self.long_range[str(j)](outputs[self.sources[j]], x)
       outputs.append(x)
     return jnp.mean(x, axis=(1, 2))
-
-  def __call__(self, x: jax.Array) -> jax.Array:
-    return self.head(self.dropout(self.features(x)))
 
 
 # SCa-A: the largest. PEPE modules interleaved with dense 3x3 convolutions at every resolution,
@@ -159,16 +156,12 @@ SCA_C = (
 SCA_C_LONG_RANGE = ((4, 10),)
 
 
-@register('cancernet_sca_a')
-def cancernet_sca_a(*, num_classes: int, rngs: nnx.Rngs, dropout: float = 0.0) -> SpecNet:
-  return SpecNet(SCA_A, SCA_A_LONG_RANGE, num_classes=num_classes, dropout=dropout, rngs=rngs)
+def _register(name: str, specs: tuple[Spec, ...], long_range: tuple[tuple[int, int], ...]) -> None:
+  @register(name)
+  def build(*, num_classes: int, rngs: nnx.Rngs, dropout: float = 0.0) -> SpecNet:
+    return SpecNet(specs, long_range, num_classes=num_classes, dropout=dropout, rngs=rngs)
 
 
-@register('cancernet_sca_b')
-def cancernet_sca_b(*, num_classes: int, rngs: nnx.Rngs, dropout: float = 0.0) -> SpecNet:
-  return SpecNet(SCA_B, SCA_B_LONG_RANGE, num_classes=num_classes, dropout=dropout, rngs=rngs)
-
-
-@register('cancernet_sca_c')
-def cancernet_sca_c(*, num_classes: int, rngs: nnx.Rngs, dropout: float = 0.0) -> SpecNet:
-  return SpecNet(SCA_C, SCA_C_LONG_RANGE, num_classes=num_classes, dropout=dropout, rngs=rngs)
+_register('cancernet_sca_a', SCA_A, SCA_A_LONG_RANGE)
+_register('cancernet_sca_b', SCA_B, SCA_B_LONG_RANGE)
+_register('cancernet_sca_c', SCA_C, SCA_C_LONG_RANGE)

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from skinjax.models.layers import ConvBN, Normalize
+from skinjax.models.layers import Classifier, ConvBN, Normalize
 from skinjax.models.registry import register
 
 GROUPS = 4
@@ -71,7 +71,8 @@ class Block(nnx.Module):
     return nnx.silu(jax.nn.softmax(y, axis=-1) * self.shortcut(x))
 
 
-class DarwinNet(nnx.Module):
+@register('cancernet_sca_dc_ac')
+class DarwinNet(Classifier):
   """The DarwinNetV2 backbone with a linear head."""
 
   STAGES = ((40, 2, False), (84, 2, False), (176, 3, True), (372, 1, True))
@@ -96,11 +97,3 @@ class DarwinNet(nnx.Module):
     """Globally pooled features of uint8 RGB images."""
     x = _avg_pool(self.stem(self.normalize(x)), 3, 2)
     return jnp.mean(self.blocks(x), axis=(1, 2))
-
-  def __call__(self, x: jax.Array) -> jax.Array:
-    return self.head(self.dropout(self.features(x)))
-
-
-@register('cancernet_sca_dc_ac')
-def cancernet_sca_dc_ac(*, num_classes: int, rngs: nnx.Rngs, dropout: float = 0.0) -> DarwinNet:
-  return DarwinNet(num_classes=num_classes, dropout=dropout, rngs=rngs)

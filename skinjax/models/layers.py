@@ -24,6 +24,14 @@ class Normalize(nnx.Module):
     return (images.astype(jnp.float32) - jnp.array(self.mean)) / jnp.array(self.std)
 
 
+class Classifier(nnx.Module):
+  """A network that classifies pooled image features. Subclasses define `features` (uint8 images
+  -> [batch, channels]) and set `self.dropout` and `self.head`."""
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return self.head(self.dropout(self.features(x)))
+
+
 # How depthwise convolutions are computed: None picks by backend (see `depthwise_conv`).
 _SHIFTED_DEPTHWISE: list[bool | None] = [None]
 

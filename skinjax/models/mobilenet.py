@@ -5,14 +5,15 @@ import jax.numpy as jnp
 from flax import nnx
 
 from skinjax.models.blocks import InvertedResidual
-from skinjax.models.layers import ConvBN, Normalize
+from skinjax.models.layers import Classifier, ConvBN, Normalize
 from skinjax.models.registry import register
 
 # (expansion t, output channels c, repeats n, first stride s), the paper's Table 2.
 SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
 
 
-class MobileNetV2(nnx.Module):
+@register('mobilenet_v2')
+class MobileNetV2(Classifier):
   def __init__(self, *, num_classes: int, dropout: float = 0.2, rngs: nnx.Rngs):
     self.normalize = Normalize()
     layers, channels = [ConvBN(3, 32, 3, 2, act=nnx.relu6, rngs=rngs)], 32
@@ -28,11 +29,3 @@ class MobileNetV2(nnx.Module):
   def features(self, x: jax.Array) -> jax.Array:
     """Globally pooled features of uint8 RGB images."""
     return jnp.mean(self.layers(self.normalize(x)), axis=(1, 2))
-
-  def __call__(self, x: jax.Array) -> jax.Array:
-    return self.head(self.dropout(self.features(x)))
-
-
-@register('mobilenet_v2')
-def mobilenet_v2(*, num_classes: int, rngs: nnx.Rngs, dropout: float = 0.2) -> MobileNetV2:
-  return MobileNetV2(num_classes=num_classes, dropout=dropout, rngs=rngs)

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from skinjax.models.layers import ConvBN, Normalize
+from skinjax.models.layers import Classifier, ConvBN, Normalize
 from skinjax.models.registry import register
 
 
@@ -26,7 +26,7 @@ class Bottleneck(nnx.Module):
     return nnx.relu(self.layers(x) + shortcut)
 
 
-class ResNet(nnx.Module):
+class ResNet(Classifier):
   def __init__(self, depths: tuple[int, ...], *, num_classes: int, dropout: float = 0.0, rngs: nnx.Rngs):
     self.normalize = Normalize()
     self.stem = ConvBN(3, 64, 7, 2, rngs=rngs)
@@ -44,9 +44,6 @@ class ResNet(nnx.Module):
     """Globally pooled features of uint8 RGB images."""
     x = nnx.max_pool(self.stem(self.normalize(x)), (3, 3), (2, 2), padding='SAME')
     return jnp.mean(self.blocks(x), axis=(1, 2))
-
-  def __call__(self, x: jax.Array) -> jax.Array:
-    return self.head(self.dropout(self.features(x)))
 
 
 @register('resnet50')
