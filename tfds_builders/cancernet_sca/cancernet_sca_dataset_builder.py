@@ -1,22 +1,42 @@
 """cancernet_sca: the Cancer-Net SCa paper's ISIC split, benign (0) vs malignant (1)."""
 
-import csv
-
-import tensorflow_datasets as tfds
 from etils import epath
 
-from tfds_builders.manual import manual_dir
+from tfds_builders import common
 
 # The paper's lists, as its repository publishes them: `image_name.jpg,label` per line.
 SPLIT_FILES = {'train': 'train_images.csv', 'validation': 'val_images.csv', 'test': 'test_images.csv'}
 IMAGE_DIR = 'images'
+LABELS = ('benign', 'malignant')
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+def read_records(manual: epath.Path, bad: common.OnBad) -> dict[str, list[common.Record]]:
+  parts = {}
+  for split, name in SPLIT_FILES.items():
+    records = []
+    for n, row in common.read_csv(manual / name, ('file', 'label'), fieldnames=('file', 'label')):
+      where = f'{name}, row {n}'
+      if row['label'] not in ('0', '1') or not row['file']:
+        bad(common.BadInput(f'{where}: expected `image_name.jpg,0|1`, got {row["file"]!r}, {row["label"]!r}.'))
+        continue
+      path = manual / IMAGE_DIR / row['file']
+      records.append(
+        common.Record(
+          image=path, label=LABELS[int(row['label'])], image_id=path.stem, where=where, source='isic_archive'
+        )
+      )
+    parts[split] = records
+  return parts
+
+
+class Builder(common.ManualBuilder):
   """ISIC archive images in the split of Lee et al. (BMC Medical Imaging 2022)."""
 
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'Initial release.'}
+  BUILDER_CONFIGS = [common.Config(name='default', description="The paper's split.")]
+  LABELS = LABELS
+  REQUIRED = (*SPLIT_FILES.values(), f'{IMAGE_DIR}/')
+  HOMEPAGE = 'https://github.com/jamesrenhoulee/CancerNet-SCa'
+  CITATION = 'Lee, Pavlova, Famouri and Wong. Cancer-Net SCa. BMC Medical Imaging 22, 143 (2022).'
   MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
   Put these in the manual directory (by default ~/tensorflow_datasets/downloads/manual/):
     {SPLIT_FILES['train']}, {SPLIT_FILES['validation']}, {SPLIT_FILES['test']}
@@ -26,33 +46,4 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         every ISIC archive image those lists name, e.g. downloaded with the `isic-cli` tool:
         `pip install isic-cli && isic image download {IMAGE_DIR}/`.
   """
-
-  def _info(self) -> tfds.core.DatasetInfo:
-    return self.dataset_info_from_configs(
-      features=tfds.features.FeaturesDict(
-        {
-          'image': tfds.features.Image(shape=(None, None, 3), encoding_format='jpeg'),
-          'label': tfds.features.ClassLabel(names=('benign', 'malignant')),
-          'image_id': tfds.features.Text(),
-        }
-      ),
-      supervised_keys=('image', 'label'),
-      homepage='https://github.com/jamesrenhoulee/CancerNet-SCa',
-      citation='Lee, Pavlova, Famouri and Wong. Cancer-Net SCa. BMC Medical Imaging 22, 143 (2022).',
-    )
-
-  def _split_generators(self, dl_manager: tfds.download.DownloadManager):
-    required = [*SPLIT_FILES.values(), f'{IMAGE_DIR}/']
-    manual = manual_dir(dl_manager, 'cancernet_sca', required, self.MANUAL_DOWNLOAD_INSTRUCTIONS)
-    return {split: self._generate_examples(manual / f, manual / IMAGE_DIR) for split, f in SPLIT_FILES.items()}
-
-  def _generate_examples(self, split_file: epath.Path, image_dir: epath.Path):
-    with split_file.open() as f:
-      for row_number, row in enumerate(csv.reader(f), start=1):
-        if len(row) != 2 or row[1].strip() not in ('0', '1'):
-          raise ValueError(f'{split_file}, row {row_number}: expected `image_name.jpg,0|1`, got {row!r}.')
-        path = image_dir / row[0].strip()
-        if not path.exists():
-          raise FileNotFoundError(f'{split_file}, row {row_number}: image {path} does not exist.')
-        image_id = path.stem
-        yield image_id, {'image': path, 'label': int(row[1]), 'image_id': image_id}
+  read_records = staticmethod(read_records)

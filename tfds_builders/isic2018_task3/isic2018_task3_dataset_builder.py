@@ -3,18 +3,12 @@
 Config `official` keeps the splits as released (train; validation and test where their files
 are in the manual directory). Config `lesion_split` carves a validation split from training,
 stratified by diagnosis and grouped by `lesion_id` so that no lesion is on both sides; the
-released validation and test parts, where present, become `official_validation` and `test`.
+released validation part, where present, becomes `official_validation`.
 """
 
-import csv
-import dataclasses
-
-import numpy as np
-import tensorflow_datasets as tfds
-from absl import logging
 from etils import epath
 
-from tfds_builders.manual import manual_dir
+from tfds_builders import common
 
 # HAM10000's diagnoses in alphabetical order (as `synthetic_lesions`), and the challenge's columns.
 DIAGNOSES = ('akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc')
@@ -39,7 +33,6 @@ SITES = {
   'trunk': 'unknown',
   'unknown': 'unknown',
 }
-SITE_NAMES = (*dict.fromkeys(v for v in SITES.values() if v != 'unknown'), 'unknown')
 PARTS = {  # split -> (image folder, ground-truth CSV), as the challenge released them.
   'train': ('ISIC2018_Task3_Training_Input', 'ISIC2018_Task3_Training_GroundTruth.csv'),
   'validation': ('ISIC2018_Task3_Validation_Input', 'ISIC2018_Task3_Validation_GroundTruth.csv'),
@@ -48,59 +41,47 @@ PARTS = {  # split -> (image folder, ground-truth CSV), as the challenge release
 METADATA = 'HAM10000_metadata.csv'
 
 
-@dataclasses.dataclass(kw_only=True)
-class Isic2018Config(tfds.core.BuilderConfig):
-  validation_fraction: float = 0.0  # > 0: carve a lesion-grouped validation split from training.
-  seed: int = 0
+def read_records(manual: epath.Path, bad: common.OnBad) -> dict[str, list[common.Record]]:
+  metadata = common.read_table(manual / METADATA, METADATA_COLUMNS, 'image_id')
+  parts = {}
+  for split, (folder, truth) in common.released_parts(manual, PARTS, 'isic2018_task3').items():
+    records = []
+    for image_id, (dx, where) in common.one_hot_labels(manual / truth, COLUMNS, bad).items():
+      meta, meta_where = metadata.get(image_id, ({}, where))
+      try:
+        if meta and meta['dx'] != dx:
+          raise common.BadInput(f'{meta_where}: dx {meta["dx"]!r}, but {where} says {dx!r}.')
+        records.append(
+          common.Record(
+            image=manual / folder / f'{image_id}.jpg',
+            label=dx,
+            image_id=image_id,
+            where=where,
+            source='isic2018_task3',
+            age=common.age(meta.get('age', ''), meta_where),
+            sex=common.sex(meta.get('sex', ''), meta_where),
+            site=common.site(meta.get('localization', ''), meta_where, SITES),
+            site_source=meta.get('localization', ''),
+            lesion_id=meta.get('lesion_id', ''),
+          )
+        )
+      except common.BadInput as e:
+        bad(e)
+    parts[split] = records
+  return parts
 
 
-def read_csv(path: epath.Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-  """Rows of a CSV that must have `columns` (others are ignored)."""
-  with path.open() as f:
-    reader = csv.DictReader(f)
-    missing = [c for c in columns if c not in (reader.fieldnames or ())]
-    if missing:
-      raise ValueError(f'{path}: missing columns {missing}; expected {list(columns)}, found {reader.fieldnames}.')
-    return list(reader)
-
-
-def read_labels(path: epath.Path) -> dict[str, str]:
-  """{image id: diagnosis} from a challenge ground-truth CSV (one-hot rows)."""
-  labels = {}
-  for row_number, row in enumerate(read_csv(path, ('image', *COLUMNS)), start=2):
-    hot = [c for c in COLUMNS if float(row[c] or 0) == 1.0]
-    if len(hot) != 1 or sum(float(row[c] or 0) for c in COLUMNS) != 1.0:
-      raise ValueError(f'{path}, row {row_number} ({row["image"]}): expected exactly one 1.0 among {COLUMNS}.')
-    labels[row['image']] = hot[0].lower()
-  return labels
-
-
-def lesion_split(lesions: dict[str, tuple[str, list[str]]], fraction: float, seed: int) -> set[str]:
-  """Lesion ids for validation: per diagnosis, whole lesions in a seeded order until `fraction`
-  of that diagnosis's images are taken. `lesions` maps lesion id -> (diagnosis, image ids)."""
-  rng = np.random.default_rng(seed)
-  chosen = set()
-  for dx in DIAGNOSES:
-    ids = sorted(k for k, (d, _) in lesions.items() if d == dx)
-    target = fraction * sum(len(lesions[k][1]) for k in ids)
-    taken = 0
-    for k in rng.permutation(ids):
-      if taken >= target:
-        break
-      chosen.add(str(k))
-      taken += len(lesions[k][1])
-  return chosen
-
-
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(common.ManualBuilder):
   """HAM10000 dermoscopy images of ISIC 2018 Task 3, read from a manual download."""
 
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'Initial release.'}
   BUILDER_CONFIGS = [
-    Isic2018Config(name='official', description='The splits as released.'),
-    Isic2018Config(name='lesion_split', validation_fraction=0.15, description='Lesion-grouped validation.'),
+    common.Config(name='official', description='The splits as released.'),
+    common.Config(name='lesion_split', validation_fraction=0.15, description='Lesion-grouped validation.'),
   ]
+  LABELS = DIAGNOSES
+  REQUIRED = (*PARTS['train'], METADATA)
+  HOMEPAGE = 'https://challenge.isic-archive.com/data/#2018'
+  CITATION = 'Tschandl, Rosendahl and Kittler. The HAM10000 dataset. Scientific Data 5, 180161 (2018).'
   MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
   From https://challenge.isic-archive.com/data/#2018 (Task 3), into the manual directory:
     {PARTS['train'][0]}/ and {PARTS['train'][1]}   (required)
@@ -108,76 +89,4 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     {PARTS['validation'][0]}/ and {PARTS['validation'][1]}   (optional)
     {PARTS['test'][0]}/ and {PARTS['test'][1]}   (optional)
   """
-
-  def _info(self) -> tfds.core.DatasetInfo:
-    return self.dataset_info_from_configs(
-      features=tfds.features.FeaturesDict(
-        {
-          'image': tfds.features.Image(shape=(None, None, 3), encoding_format='jpeg'),
-          'label': tfds.features.ClassLabel(names=DIAGNOSES),
-          'age': tfds.features.Scalar(np.int32, doc='Age in years, -1 when unknown.'),
-          'sex': tfds.features.ClassLabel(names=('female', 'male', 'unknown')),
-          'site': tfds.features.ClassLabel(names=SITE_NAMES),
-          'image_id': tfds.features.Text(),
-          'lesion_id': tfds.features.Text(doc="HAM10000's lesion id; empty when the image has no metadata."),
-        }
-      ),
-      supervised_keys=('image', 'label'),
-      homepage='https://challenge.isic-archive.com/data/#2018',
-      citation='Tschandl, Rosendahl and Kittler. The HAM10000 dataset. Scientific Data 5, 180161 (2018).',
-    )
-
-  def _split_generators(self, dl_manager: tfds.download.DownloadManager):
-    required = [*PARTS['train'], METADATA]
-    manual = manual_dir(dl_manager, 'isic2018_task3', required, self.MANUAL_DOWNLOAD_INSTRUCTIONS)
-    metadata = {r['image_id']: r for r in read_csv(manual / METADATA, METADATA_COLUMNS)}
-    parts = {}
-    for split, (folder, labels) in PARTS.items():
-      if (manual / folder).is_dir() and (manual / labels).exists():
-        parts[split] = (manual / folder, read_labels(manual / labels))
-      elif split != 'train':
-        logging.warning(
-          'isic2018_task3: no %s part (%s, %s) in %s; building without it.', split, folder, labels, manual
-        )
-    c = self.builder_config
-    if not c.validation_fraction:
-      return {split: self._generate_examples(folder, labels, metadata) for split, (folder, labels) in parts.items()}
-    folder, labels = parts.pop('train')
-    lesions: dict[str, tuple[str, list[str]]] = {}
-    for image_id, dx in labels.items():
-      lesion = metadata.get(image_id, {}).get('lesion_id') or image_id  # No metadata: its own lesion.
-      lesions.setdefault(lesion, (dx, []))[1].append(image_id)
-    held_out = {i for k in lesion_split(lesions, c.validation_fraction, c.seed) for i in lesions[k][1]}
-    splits = {
-      'train': self._generate_examples(folder, {i: d for i, d in labels.items() if i not in held_out}, metadata),
-      'validation': self._generate_examples(folder, {i: d for i, d in labels.items() if i in held_out}, metadata),
-    }
-    if 'validation' in parts:
-      splits['official_validation'] = self._generate_examples(*parts['validation'], metadata)
-    if 'test' in parts:
-      splits['test'] = self._generate_examples(*parts['test'], metadata)
-    return splits
-
-  def _generate_examples(self, folder: epath.Path, labels: dict[str, str], metadata: dict[str, dict[str, str]]):
-    for image_id, dx in labels.items():
-      path = folder / f'{image_id}.jpg'
-      if not path.exists():
-        raise FileNotFoundError(f'{path}: listed in the ground truth but not in {folder}.')
-      meta = metadata.get(image_id, {})
-      if meta and meta['dx'] != dx:
-        raise ValueError(f'{METADATA}: {image_id} has dx {meta["dx"]!r}, the ground truth says {dx!r}.')
-      site = meta.get('localization') or 'unknown'
-      if site not in SITES:
-        raise ValueError(f'{METADATA}: {image_id} has localization {site!r}; expected one of {sorted(SITES)}.')
-      yield (
-        image_id,
-        {
-          'image': path,
-          'label': dx,
-          'age': int(float(meta['age'])) if meta.get('age') else -1,
-          'sex': meta.get('sex') if meta.get('sex') in ('female', 'male') else 'unknown',
-          'site': SITES[site],
-          'image_id': image_id,
-          'lesion_id': meta.get('lesion_id', ''),
-        },
-      )
+  read_records = staticmethod(read_records)

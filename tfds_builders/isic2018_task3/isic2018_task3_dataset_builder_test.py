@@ -1,23 +1,18 @@
 """isic2018_task3 on the real HAM10000 files in ../shared, and on malformed copies of them."""
 
 import collections
-import pathlib
 
 import pytest
-import tensorflow_datasets as tfds
 
+from tfds_builders import common, isic2018_task3, testing
 from tfds_builders.isic2018_task3 import isic2018_task3_dataset_builder as isic
 
-SHARED = pathlib.Path(__file__).resolve().parents[3] / 'shared' / 'data'
-SUBSET = SHARED / 'isic2018_task3_subset'
+SUBSET = testing.HAM
 pytestmark = pytest.mark.skipif(not SUBSET.is_dir(), reason=f'needs the shared HAM10000 subset at {SUBSET}')
 
 
 def build(manual_dir, data_dir, config='official'):
-  builder = isic.Builder(config=config, data_dir=data_dir)
-  download_config = tfds.download.DownloadConfig(manual_dir=str(manual_dir))
-  builder.download_and_prepare(file_format='array_record', download_config=download_config)
-  return builder
+  return testing.build(isic2018_task3, manual_dir, data_dir, config)
 
 
 @pytest.fixture(scope='module')
@@ -49,16 +44,25 @@ def test_lesion_split_keeps_each_lesion_on_one_side(lesion_split):
     assert 0.13 < share < 0.25, (isic.DIAGNOSES[k], share)
 
 
+@testing.needs_shared
 def test_lesion_split_on_all_of_ham10000():
-  rows = isic.read_csv(SHARED / 'isic_csv' / 'HAM10000_metadata.csv', isic.METADATA_COLUMNS)
-  lesions = {}
-  for r in rows:
-    lesions.setdefault(r['lesion_id'], (r['dx'], []))[1].append(r['image_id'])
-  held_out = isic.lesion_split(lesions, 0.15, seed=0)
-  assert held_out == isic.lesion_split(lesions, 0.15, seed=0) != isic.lesion_split(lesions, 0.15, seed=1)
-  images = sum(len(lesions[k][1]) for k in held_out)
-  assert 0.149 < images / len(rows) < 0.16
-  assert all(len({r['dx'] for r in rows if r['lesion_id'] == k}) == 1 for k in list(lesions)[:200])
+  rows = common.read_csv(testing.CSV / isic.METADATA, isic.METADATA_COLUMNS)
+  records = [
+    common.Record(image=None, label=r['dx'], image_id=r['image_id'], where='', source='', lesion_id=r['lesion_id'])
+    for _, r in rows
+  ]
+  split = common.grouped_split(records, {'validation': 0.15, 'train': 0.85}, seed=0)
+  ids = {s: [r.image_id for r in rs] for s, rs in split.items()}
+  again = common.grouped_split(records, {'validation': 0.15, 'train': 0.85}, seed=0)
+  other = common.grouped_split(records, {'validation': 0.15, 'train': 0.85}, seed=1)
+  assert ids == {s: [r.image_id for r in rs] for s, rs in again.items()}
+  assert ids != {s: [r.image_id for r in rs] for s, rs in other.items()}
+  lesions = {s: {r.lesion_id for r in rs} for s, rs in split.items()}
+  assert not lesions['train'] & lesions['validation']
+  assert 0.145 < len(split['validation']) / len(rows) < 0.155
+  for dx in isic.DIAGNOSES:  # Stratified: about 15% of every diagnosis.
+    share = sum(r.label == dx for r in split['validation']) / sum(r.label == dx for r in records)
+    assert 0.12 < share < 0.18, (dx, share)
 
 
 def _copy(tmp_path, n=6, ground_truth=None):
@@ -89,7 +93,7 @@ def test_wrong_columns_are_named(tmp_path):
 
 def test_a_row_that_is_not_one_hot_is_named(tmp_path):
   manual = _copy(tmp_path, ground_truth=lambda lines: [*lines[:3], lines[3].replace('0.0', '1.0', 1), *lines[4:]])
-  with pytest.raises(ValueError, match=r'GroundTruth.csv, row 4 \(ISIC_\d+\): expected exactly one 1.0'):
+  with pytest.raises(common.BadInput, match=r'GroundTruth.csv, row 4 \(ISIC_\d+\): expected exactly one 1.0'):
     build(manual, tmp_path / 'tfds')
 
 
@@ -97,5 +101,7 @@ def test_a_missing_image_is_named(tmp_path):
   manual = _copy(tmp_path)
   victim = next((manual / isic.PARTS['train'][0]).iterdir())
   victim.unlink()
-  with pytest.raises(FileNotFoundError, match=f'{victim}: listed in the ground truth'):
+  with pytest.raises(
+    common.BadInput, match=rf'GroundTruth.csv, row \d \({victim.stem}\): image {victim} does not exist'
+  ):
     build(manual, tmp_path / 'tfds')
