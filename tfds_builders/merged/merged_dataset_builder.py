@@ -3,8 +3,9 @@
 As seed 003 did for its seven-class model: images of several data sets in one label space, at
 most `cap_per_class` images of each class (2,000 there; a seeded choice), and a validation split
 stratified by class (and grouped by lesion and patient). An image that two sources share (ISIC
-2019 contains HAM10000) is kept once, from the first source listed. Images whose diagnosis has
-no class here (most of ISIC 2020's are 'unknown') are left out; the log counts every removal.
+2019 contains HAM10000) is kept once, from the first source listed; the log counts those that
+the sources label differently. Images whose diagnosis has no class here (most of ISIC 2020's
+are 'unknown') are left out; the log counts every removal.
 """
 
 import collections
@@ -21,9 +22,11 @@ from tfds_builders.isic2020 import isic2020_dataset_builder as isic2020
 
 DIAGNOSES = isic2019.DIAGNOSES
 # Each source's labels (ISIC 2020: its `diagnosis`) onto ISIC 2019's diagnoses.
+# ISIC 2019 comes first: it holds HAM10000's images with finer labels (Bowen's disease, an akiec
+# in HAM10000, is scc there).
 SOURCES = {
-  'isic2018_task3': (isic2018.read_records, {'akiec': 'ak'} | {d: d for d in isic2018.DIAGNOSES if d != 'akiec'}),
   'isic2019': (isic2019.read_records, {d: d for d in DIAGNOSES}),
+  'isic2018_task3': (isic2018.read_records, {'akiec': 'ak'} | {d: d for d in isic2018.DIAGNOSES if d != 'akiec'}),
   'isic2020': (
     isic2020.read_records,
     {
@@ -58,7 +61,8 @@ def merge(manual: epath.Path, bad: common.OnBad, sources: tuple[str, ...], cap: 
         if label is None:
           removed['diagnosis outside the label space'] += 1
         elif r.image_id in pool:
-          removed[f'already in {pool[r.image_id].source}'] += 1
+          other = pool[r.image_id]
+          removed[f'already in {other.source}' + (' with another label' if other.label != label else '')] += 1
         else:
           pool[r.image_id] = dataclasses.replace(r, label=label)
     logging.info('merged: from %s, left out: %s.', source, dict(removed) or 'none')
