@@ -33,7 +33,31 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.dataset.train_split = 'train'
   config.dataset.eval_splits = ('validation', 'test')
   config.dataset.image_size = 224
+  config.dataset.resize = 'crop'  # Or 'pad' (see input_pipeline.resize).
   config.dataset.num_threads = 4
+  config.dataset.metadata = False  # Add encoded age, sex and site to batches (for fusion).
+  # Class imbalance: `sampling` 'uniform', 'oversample' (class_ratios) or 'balanced_batches'
+  # (positive_fraction of the last class per batch); `expand` {class: extra crop/mirror copies}.
+  config.dataset.sampling = 'uniform'
+  config.dataset.class_ratios = ()
+  config.dataset.positive_fraction = 0.5
+  config.dataset.expand = ml_collections.ConfigDict()
+  # Each augmentation with its probability p (input_pipeline.augment): the paper's flips,
+  # right-angle rotations and +-10% brightness and contrast are on; the others are off.
+  config.dataset.augment = ml_collections.ConfigDict(
+    dict(
+      crop=dict(p=0.0, min_area=0.6),
+      rotate=dict(p=0.0, degrees=30.0),
+      shift=dict(p=0.0, fraction=0.1),
+      zoom=dict(p=0.0, fraction=0.1),
+      hflip=dict(p=0.5),
+      vflip=dict(p=0.0),
+      rot90=dict(p=0.75),
+      brightness=dict(p=1.0, delta=0.1),
+      contrast=dict(p=1.0, delta=0.1),
+      saturation=dict(p=0.0, delta=0.1),
+    )
+  )
 
   config.model = ml_collections.ConfigDict()
   config.model.name = arg.model
@@ -46,6 +70,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.optimizer.weight_decay = 0.0
   config.optimizer.schedule = 'constant'
   config.optimizer.warmup_steps = 0
+
+  config.class_weights = 'none'  # Or 'inverse' frequency, or 'effective' number of samples.
 
   config.batch_size = 32
   config.num_epochs = 80.0

@@ -64,8 +64,9 @@ def create_optimizer(config: ml_collections.ConfigDict, total_steps: int) -> opt
   return optimizers[c.name]()
 
 
-def train_step(state: TrainState, batch: dict, *, graphdef, rng_state, tx) -> tuple[TrainState, dict]:
-  """One optimizer step on a global batch; returns the new state and the batch's metrics."""
+def train_step(state: TrainState, batch: dict, *, graphdef, rng_state, tx, class_weights) -> tuple[TrainState, dict]:
+  """One optimizer step on a global batch; returns the new state and the batch's metrics. The
+  loss is cross-entropy weighted by `class_weights[label]`."""
   # Dropout keys are the initial ones folded with the step: a resumed run draws the same masks.
   rng_state = jax.tree.map(
     lambda x: jax.random.fold_in(x, state.step) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x, rng_state
@@ -75,7 +76,9 @@ def train_step(state: TrainState, batch: dict, *, graphdef, rng_state, tx) -> tu
     model = nnx.merge(graphdef, rng_state, params, state.model_state, copy=True)
     model.train()
     logits = model(batch['image'])
-    loss = optax.softmax_cross_entropy_with_integer_labels(logits, batch['label']).mean()
+    losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch['label'])
+    weights = jax.nn.one_hot(batch['label'], len(class_weights)) @ class_weights  # A gather trips the mesh.
+    loss = jnp.mean(losses * weights)
     return loss, (logits, nnx.state(model, nnx.Not(nnx.Any(nnx.Param, nnx.RngState))))
 
   (loss, (logits, model_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
@@ -100,7 +103,9 @@ def eval_step(state: TrainState, batch: dict, *, graphdef, rng_state) -> jax.Arr
 class Trainer:
   """Holds the compiled steps, the mesh and the model's static parts for one run."""
 
-  def __init__(self, config: ml_collections.ConfigDict, num_classes: int, total_steps: int):
+  def __init__(
+    self, config: ml_collections.ConfigDict, num_classes: int, total_steps: int, class_weights: np.ndarray | None = None
+  ):
     self.mesh = jax.make_mesh((jax.device_count(),), ('data',))
     self.data_sharding = NamedSharding(self.mesh, P('data'))
     self.replicated = NamedSharding(self.mesh, P())
@@ -116,8 +121,9 @@ class Trainer:
     self.initial_state = jax.device_put(state, self.replicated)
     self.num_params = sum(x.size for x in jax.tree.leaves(params))
     statics = dict(graphdef=self.graphdef, rng_state=self.rng_state)
+    weights = np.ones(num_classes) if class_weights is None else class_weights
     self.train_step = jax.jit(
-      functools.partial(train_step, tx=tx, **statics),
+      functools.partial(train_step, tx=tx, class_weights=np.asarray(weights, np.float32), **statics),
       in_shardings=(self.replicated, self.data_sharding),
       out_shardings=(self.replicated, self.replicated),
       donate_argnums=0,
@@ -136,17 +142,17 @@ class Trainer:
       if k not in input_pipeline.HOST_KEYS
     }
 
-  def evaluate(self, state: TrainState, source, config, class_names) -> dict[str, float]:
+  def evaluate(self, state: TrainState, source, config, info: input_pipeline.DatasetInfo) -> dict[str, float]:
     """Metrics of the model on every example of `source`."""
     probs, labels, masks = [], [], []
-    for batch in input_pipeline.eval_batches(source, config.dataset, config.batch_size):
+    for batch in input_pipeline.eval_batches(source, config.dataset, info.features, config.batch_size):
       g = self.to_global(batch)
       out = self.eval_step(state, g)
       probs.append(multihost_utils.process_allgather(out, tiled=True))
       labels.append(multihost_utils.process_allgather(g['label'], tiled=True))
       masks.append(multihost_utils.process_allgather(g['mask'], tiled=True))
     keep = np.concatenate(masks) > 0
-    return metrics.classification_metrics(np.concatenate(probs)[keep], np.concatenate(labels)[keep], class_names)
+    return metrics.classification_metrics(np.concatenate(probs)[keep], np.concatenate(labels)[keep], info.class_names)
 
 
 def _checkpoint_manager(workdir: epath.Path, config) -> ocp.CheckpointManager:
@@ -216,7 +222,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     raise ValueError(f'batch_size {config.batch_size} must be divisible by the {jax.device_count()} devices.')
   info, train_iter, eval_sources = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
   total_steps = max(1, int(config.num_epochs * info.num_train / config.batch_size))
-  trainer = Trainer(config, info.num_classes, total_steps)
+  weights = input_pipeline.class_weights(info.class_counts, config.class_weights)
+  trainer = Trainer(config, info.num_classes, total_steps, weights)
+  logging.info('Training classes %s: counts %s, loss weights %s.', info.class_names, info.class_counts, weights)
   logging.info(
     'Model %s: %d parameters; %d steps of %d images.',
     config.model.name,
@@ -259,7 +267,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       writer.write_scalars(step, {f'train/{k}': float(np.mean([m[k] for m in fetched])) for k in fetched[0]})
       history = []
     if step % config.eval_every_steps == 0 or last:
-      results = {s: trainer.evaluate(state, src, config, info.class_names) for s, src in eval_sources.items()}
+      results = {s: trainer.evaluate(state, src, config, info) for s, src in eval_sources.items()}
       for split, values in results.items():
         writer.write_scalars(step, {f'{split}/{k}': v for k, v in values.items() if '/' not in k})
       if jax.process_index() == 0:

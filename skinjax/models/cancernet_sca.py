@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from skinjax.models import blocks
-from skinjax.models.layers import Classifier, ConvBN, Normalize
+from skinjax.models.layers import UNIT_MEAN, UNIT_STD, Classifier, ConvBN, Normalize
 from skinjax.models.registry import register
 
 # Layer specs: ('conv', out, kernel, strides), ('pepe', project1, expand1, project2, out, strides),
@@ -79,7 +79,7 @@ class SpecNet(Classifier):
       }
     )
     self.sources = {j: i for i, j in long_range}
-    self.normalize = Normalize()
+    self.normalize = Normalize(UNIT_MEAN, UNIT_STD)  # [0, 1], as the paper's models.
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(channels[-1], num_classes, rngs=rngs)
 

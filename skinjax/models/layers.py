@@ -12,6 +12,8 @@ Activation = Callable[[jax.Array], jax.Array]
 # ImageNet's channel statistics, in [0, 255]: the default input normalisation.
 IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
 IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
+# [0, 1] inputs, as networks trained from scratch (Cancer-Net SCa) take them.
+UNIT_MEAN, UNIT_STD = (0.0, 0.0, 0.0), (255.0, 255.0, 255.0)
 
 
 class Normalize(nnx.Module):
