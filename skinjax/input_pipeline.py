@@ -259,7 +259,11 @@ def train_iterator(
     return example
 
   ds = grain.MapDataset.source(order).seed(seed).random_map(load).batch(local_batch_size, drop_remainder=True)
-  return iter(ds.to_iter_dataset(grain.ReadOptions(num_threads=config.num_threads, prefetch_buffer_size=2)))
+  return iter(
+    ds.to_iter_dataset(
+      grain.ReadOptions(num_threads=config.num_threads, prefetch_buffer_size=max(2, config.num_threads))
+    )
+  )
 
 
 def _example(example: dict, config: ml_collections.ConfigDict, features) -> dict:
