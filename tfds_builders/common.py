@@ -23,21 +23,11 @@ from absl import logging
 from etils import epath
 from PIL import Image, ImageOps
 
+from tfds_builders import vocabulary
 from tfds_builders.manual import manual_dir
 
-SEXES = ('female', 'male', 'unknown')
-# `anatom_site_general` of the ISIC archive (isic-metadata 4.12.0's AnatomSiteGeneralEnum).
-SITES = (
-  'head/neck',
-  'upper extremity',
-  'lower extremity',
-  'anterior torso',
-  'posterior torso',
-  'lateral torso',
-  'palms/soles',
-  'oral/genital',
-  'unknown',
-)
+SEXES = (*vocabulary.SEXES, 'unknown')
+SITES = (*vocabulary.SITES, 'unknown')
 MAX_AGE = 120
 MAX_PIXELS = 100_000_000  # Larger images are refused as possible decompression bombs.
 JPEG_QUALITY = 95

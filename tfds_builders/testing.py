@@ -41,6 +41,13 @@ def copy(name: str, manual: pathlib.Path, source: pathlib.Path = CSV) -> pathlib
   return pathlib.Path(shutil.copy(source / name, manual / name))
 
 
+def replace_line(path: pathlib.Path, index: int, line: str) -> None:
+  """Line `index` (0: the first) of a text file replaced by `line`."""
+  lines = path.read_text().splitlines()
+  lines[index] = line
+  path.write_text('\n'.join(lines) + '\n')
+
+
 def ids(csv_path: pathlib.Path, header: bool = True) -> list[str]:
   lines = csv_path.read_text().splitlines()[1 if header else 0 :]
   return [line.split(',')[0] for line in lines if line]

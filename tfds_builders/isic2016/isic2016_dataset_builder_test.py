@@ -31,9 +31,7 @@ def test_builds_both_parts_as_released(tmp_path):
 def test_an_unknown_label_is_named_or_skipped_and_listed(tmp_path):
   m = manual(tmp_path)
   truth = m / PARTS['test'][1]
-  lines = truth.read_text().splitlines()
-  lines[4] = lines[4].split(',')[0] + ',maybe'
-  truth.write_text('\n'.join(lines) + '\n')
+  testing.replace_line(truth, 4, truth.read_text().splitlines()[4].split(',')[0] + ',maybe')
   with pytest.raises(common.BadInput, match=r"Test_GroundTruth.csv, row 5 \(ISIC_\d+\): label 'maybe'"):
     testing.build(isic2016, m, tmp_path / 'a')
   builder = testing.build(isic2016, m, tmp_path / 'b', skip_bad=True)

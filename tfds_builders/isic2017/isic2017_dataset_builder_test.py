@@ -41,8 +41,6 @@ def test_an_age_out_of_range_is_named(tmp_path):
 def test_both_flags_set_is_named(tmp_path):
   m = manual(tmp_path)
   truth = m / PARTS['validation'][1]
-  lines = truth.read_text().splitlines()
-  lines[2] = lines[2].split(',')[0] + ',1.0,1.0'
-  truth.write_text('\n'.join(lines) + '\n')
+  testing.replace_line(truth, 2, truth.read_text().splitlines()[2].split(',')[0] + ',1.0,1.0')
   with pytest.raises(common.BadInput, match=r'Validation_Part3_GroundTruth.csv, row 3 .*both melanoma'):
     testing.build(isic2017, m, tmp_path / 'tfds')

@@ -15,23 +15,14 @@ import dataclasses
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from tfds_builders import vocabulary
+
 # HAM10000's diagnoses, in its alphabetical order, with its class frequencies (of 10,015).
 DIAGNOSES = ('akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc')
 HAM10000_COUNTS = (327, 514, 1099, 115, 1113, 6705, 142)
 MALIGNANT = frozenset({'akiec', 'bcc', 'mel'})
 
-# The ISIC archive's `anatom_site_general` vocabulary (isic-metadata 4.12.0).
-SITES = (
-  'head/neck',
-  'upper extremity',
-  'lower extremity',
-  'anterior torso',
-  'posterior torso',
-  'palms/soles',
-  'lateral torso',
-  'oral/genital',
-)
-SEXES = ('female', 'male')
+SITES, SEXES = vocabulary.SITES, vocabulary.SEXES
 
 
 @dataclasses.dataclass(frozen=True)
