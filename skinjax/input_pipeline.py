@@ -109,17 +109,22 @@ def _affine(image: np.ndarray, degrees: float, shift: tuple[float, float], zoom:
   return np.asarray(Image.fromarray(image).transform(size, Image.AFFINE, data, Image.BILINEAR))
 
 
+def _random_crop(image: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+  """A square of `fraction` of the side at a random place, resized back to the full size."""
+  size = image.shape[0]
+  side = size * fraction
+  top, left = rng.uniform(0, size - side, 2)
+  box = (left, top, left + side, top + side)
+  return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR, box=box))
+
+
 def augment(image: np.ndarray, rng: np.random.Generator, a: ml_collections.ConfigDict) -> np.ndarray:
   """The seeds' augmentations, each applied with its probability `p` (config `dataset.augment`):
   random crop (area >= min_area, resized back), rotation (+-degrees), shift (+-fraction of the
   side), zoom (1 +- fraction), horizontal and vertical flips, right-angle rotation (lesions have
   no orientation), and brightness, contrast and saturation (1 +- delta)."""
-  size = image.shape[0]
   if rng.random() < a.crop.p:
-    side = size * np.sqrt(rng.uniform(a.crop.min_area, 1.0))
-    top, left = rng.uniform(0, size - side, 2)
-    box = (left, top, left + side, top + side)
-    image = np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR, box=box))
+    image = _random_crop(image, np.sqrt(rng.uniform(a.crop.min_area, 1.0)), rng)
   degrees = rng.uniform(-a.rotate.degrees, a.rotate.degrees) if rng.random() < a.rotate.p else 0.0
   shift = rng.uniform(-a.shift.fraction, a.shift.fraction, 2) if rng.random() < a.shift.p else (0.0, 0.0)
   zoom = 1.0 + rng.uniform(-a.zoom.fraction, a.zoom.fraction) if rng.random() < a.zoom.p else 1.0
@@ -146,12 +151,7 @@ def augment(image: np.ndarray, rng: np.random.Generator, a: ml_collections.Confi
 def _expand(image: np.ndarray, variant: int, rng: np.random.Generator) -> np.ndarray:
   """Seed 004's extra copies of a rare-class image: variant k is a central crop of 80-95% of the
   side (fixed by the seed and index), mirrored when k is even."""
-  size = image.shape[0]
-  side = size * rng.uniform(0.8, 0.95)
-  top, left = rng.uniform(0, size - side, 2)
-  image = np.asarray(
-    Image.fromarray(image).resize((size, size), Image.BILINEAR, box=(left, top, left + side, top + side))
-  )
+  image = _random_crop(image, rng.uniform(0.8, 0.95), rng)
   return image[:, ::-1] if variant % 2 == 0 else image
 
 
@@ -182,7 +182,8 @@ class EpochOrder:
   """
 
   def __init__(self, labels: np.ndarray, config: ml_collections.ConfigDict, class_names, batch_size: int, seed: int):
-    self.labels, self.config, self.batch_size, self.seed = labels, config, batch_size, seed
+    self.config, self.batch_size, self.seed = config, batch_size, seed
+    self.num_classes = len(class_names)
     unknown = [k for k in config.expand if k not in class_names]
     if unknown:
       raise ValueError(f'dataset.expand names classes {unknown}; the data set has {list(class_names)}.')
@@ -211,11 +212,10 @@ class EpochOrder:
     return int(self.epoch(e)[j])
 
   def _draw(self, rng: np.random.Generator) -> np.ndarray:
-    c, total = self.config, len(self.base)
-    num_classes = int(self.labels.max()) + 1
-    groups = [self.base[self.base_labels == k] for k in range(num_classes)]
+    c, total, num_classes = self.config, len(self.base), self.num_classes
     if c.sampling == 'uniform':
       return rng.permutation(self.base)
+    groups = [self.base[self.base_labels == k] for k in range(num_classes)]
     if c.sampling == 'oversample':
       ratios = np.asarray(c.class_ratios or [1.0] * num_classes, np.float64)
       if len(ratios) != num_classes:

@@ -21,14 +21,19 @@ from tfds_builders.isic2019 import isic2019_dataset_builder as isic2019
 from tfds_builders.isic2020 import isic2020_dataset_builder as isic2020
 
 DIAGNOSES = isic2019.DIAGNOSES
-# Each source's labels (ISIC 2020: its `diagnosis`) onto ISIC 2019's diagnoses.
-# ISIC 2019 comes first: it holds HAM10000's images with finer labels (Bowen's disease, an akiec
-# in HAM10000, is scc there).
+# Each source: its reader, the record field that holds its diagnosis (ISIC 2020's `label` is only
+# benign / malignant), and that field's values on ISIC 2019's diagnoses. ISIC 2019 comes first:
+# it holds HAM10000's images with finer labels (Bowen's disease, an akiec in HAM10000, is scc).
 SOURCES = {
-  'isic2019': (isic2019.read_records, {d: d for d in DIAGNOSES}),
-  'isic2018_task3': (isic2018.read_records, {'akiec': 'ak'} | {d: d for d in isic2018.DIAGNOSES if d != 'akiec'}),
+  'isic2019': (isic2019.read_records, 'label', {d: d for d in DIAGNOSES}),
+  'isic2018_task3': (
+    isic2018.read_records,
+    'label',
+    {'akiec': 'ak'} | {d: d for d in isic2018.DIAGNOSES if d != 'akiec'},
+  ),
   'isic2020': (
     isic2020.read_records,
+    'diagnosis',
     {
       'melanoma': 'mel',
       'nevus': 'nv',
@@ -53,11 +58,11 @@ def merge(manual: epath.Path, bad: common.OnBad, sources: tuple[str, ...], cap: 
     raise ValueError(f'merged: unknown sources {unknown}; expected some of {list(SOURCES)}.')
   pool: dict[str, common.Record] = {}
   for source in sources:
-    read, labels = SOURCES[source]
+    read, field, labels = SOURCES[source]
     removed = collections.Counter()
     for records in read(manual / source, bad).values():
       for r in records:
-        label = labels.get(r.diagnosis if source == 'isic2020' else r.label)
+        label = labels.get(getattr(r, field))
         if label is None:
           removed['diagnosis outside the label space'] += 1
         elif r.image_id in pool:
