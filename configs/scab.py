@@ -74,6 +74,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.class_weights = 'none'  # Or 'inverse' frequency, or 'effective' number of samples.
 
   config.batch_size = 32
+  config.prefetch_to_device = 2  # Batches on their way to the devices ahead of the step.
   config.num_epochs = 80.0
   config.log_every_steps = 50
   config.eval_every_steps = 1000

@@ -6,6 +6,7 @@ step and the grain iterator's position are checkpointed together with orbax; res
 same workdir resumes from the latest checkpoint and continues exactly as an uninterrupted run.
 """
 
+import collections
 import functools
 import json
 import math
@@ -155,6 +156,42 @@ class Trainer:
     return metrics.classification_metrics(np.concatenate(probs)[keep], np.concatenate(labels)[keep], info.class_names)
 
 
+class DevicePrefetch:
+  """Batches copied to the devices `depth` steps ahead of the loop, so the copy overlaps compute.
+
+  Yields (global batch, host batch). Checkpoints through grain's handler like the iterator it
+  wraps, but its state is the position after the last batch *handed out*, not after the last one
+  read ahead: a resumed run sees exactly the batches an uninterrupted one would.
+  """
+
+  def __init__(self, iterator: grain.DatasetIterator, put, depth: int):
+    self._iterator, self._put, self._depth = iterator, put, depth
+    self._queue = collections.deque()
+    self._state = iterator.get_state()
+
+  def __iter__(self):
+    return self
+
+  def __next__(self) -> tuple[dict, dict]:
+    while len(self._queue) <= self._depth:
+      batch = next(self._iterator)
+      self._queue.append((self._put(batch), batch, self._iterator.get_state()))
+    global_batch, batch, self._state = self._queue.popleft()
+    return global_batch, batch
+
+  # grain.checkpoint's handler stores what get_state returns as text.
+  def get_state(self) -> bytes:
+    return json.dumps(self._state).encode()
+
+  def set_state(self, state: bytes) -> None:
+    self._queue.clear()
+    self._state = json.loads(state)
+    self._iterator.set_state(self._state)
+
+  def start_prefetch(self) -> None:
+    self._iterator.start_prefetch()
+
+
 def _checkpoint_manager(workdir: epath.Path, config) -> ocp.CheckpointManager:
   options = ocp.CheckpointManagerOptions(max_to_keep=config.keep_checkpoints, create=True)
   return ocp.CheckpointManager(workdir / 'checkpoints', options=options)
@@ -220,10 +257,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   workdir.mkdir(parents=True, exist_ok=True)
   if config.batch_size % jax.device_count():
     raise ValueError(f'batch_size {config.batch_size} must be divisible by the {jax.device_count()} devices.')
-  info, train_iter, eval_sources = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
+  info, host_iter, eval_sources = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
   total_steps = max(1, int(config.num_epochs * info.num_train / config.batch_size))
   weights = input_pipeline.class_weights(info.class_counts, config.class_weights)
   trainer = Trainer(config, info.num_classes, total_steps, weights)
+  train_iter = DevicePrefetch(host_iter, trainer.to_global, config.prefetch_to_device)
   logging.info('Training classes %s: counts %s, loss weights %s.', info.class_names, info.class_counts, weights)
   logging.info(
     'Model %s: %d parameters; %d steps of %d images.',
@@ -251,8 +289,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   history, pending = [], None
   for step in range(first_step, total_steps + 1):
     with jax.profiler.StepTraceAnnotation('train', step_num=step):
-      batch = next(train_iter)
-      state, step_metrics = trainer.train_step(state, trainer.to_global(batch))
+      global_batch, batch = next(train_iter)
+      state, step_metrics = trainer.train_step(state, global_batch)
     if pending is not None:  # Checked one step late, so the host never waits on the device.
       _check_finite(*pending)
     pending = (step, step_metrics, batch['image_id'])

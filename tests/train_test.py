@@ -39,6 +39,23 @@ def test_a_few_steps_lower_the_loss(data_dir):
   assert int(state.step) == 8
 
 
+def test_device_prefetch_checkpoints_the_position_of_the_batch_handed_out(data_dir):
+  config = tiny_config(data_dir)
+  _, plain, _ = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
+  _, ahead, _ = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
+  prefetch = train.DevicePrefetch(ahead, lambda b: {'image': jax.device_put(b['image'])}, depth=2)
+  for _ in range(3):
+    expected = next(plain)
+    global_batch, batch = next(prefetch)
+    np.testing.assert_array_equal(global_batch['image'], expected['image'])
+    np.testing.assert_array_equal(batch['image_id'], expected['image_id'])
+  assert json.loads(prefetch.get_state()) == plain.get_state()  # Not the read-ahead position.
+  state = prefetch.get_state()
+  after = [next(prefetch)[1]['image_id'] for _ in range(2)]
+  prefetch.set_state(state)
+  np.testing.assert_array_equal([next(prefetch)[1]['image_id'] for _ in range(2)], after)
+
+
 def _final_params(workdir):
   with ocp.CheckpointManager(workdir / 'checkpoints') as mngr:
     restored = mngr.restore(mngr.latest_step(), args=ocp.args.Composite(state=ocp.args.StandardRestore()))
