@@ -35,7 +35,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.dataset.image_size = 224
   config.dataset.resize = 'crop'  # Or 'pad' (see input_pipeline.resize).
   config.dataset.num_threads = 4
-  config.dataset.metadata = False  # Add encoded age, sex and site to batches (for fusion).
+  config.dataset.metadata_dropout = 0.0  # Chance that a training example's metadata is hidden.
   # Class imbalance: `sampling` 'uniform', 'oversample' (class_ratios) or 'balanced_batches'
   # (positive_fraction of the last class per batch); `expand` {class: extra crop/mirror copies}.
   config.dataset.sampling = 'uniform'
@@ -62,16 +62,34 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.model = ml_collections.ConfigDict()
   config.model.name = arg.model
   config.model.dropout = 0.2
+  config.model.hidden = ()  # Dense layers of a new head (each with batch norm and ReLU).
+  config.model.fusion = 'none'  # Or 'early' / 'late' fusion of encoded age, sex and site.
+  config.precision = 'float32'  # Or 'bfloat16' compute (float32 weights and optimizer state).
+
+  config.loss = ml_collections.ConfigDict()
+  config.loss.name = 'softmax'  # Or 'sigmoid' per class, or 'focal'.
+  config.loss.label_smoothing = 0.0
+  config.loss.focal_gamma = 2.0
+  config.loss.class_weights = 'none'  # Or 'inverse' frequency, 'effective' number, or '1,3.5'.
 
   config.optimizer = ml_collections.ConfigDict()
   config.optimizer.name = 'adam'
   config.optimizer.learning_rate = 1e-4
   config.optimizer.b1 = 0.9
   config.optimizer.weight_decay = 0.0
-  config.optimizer.schedule = 'constant'
+  config.optimizer.reference_batch_size = 0  # If set, learning_rate is scaled by batch_size / it.
+  config.optimizer.schedule = 'constant'  # Or 'cosine', or 'step' (x decay_factor at each decay_at).
+  config.optimizer.decay_at = ()  # Fractions of the steps after warm-up.
+  config.optimizer.decay_factor = 0.1
   config.optimizer.warmup_steps = 0
+  config.optimizer.clip_norm = 0.0  # Clip gradients to this global norm; 0: off.
+  config.optimizer.ema_decay = 0.0  # Evaluate an exponential moving average of the weights; 0: off.
+  # Reduce on plateau: the learning rate x factor after `patience` evaluations without a better
+  # `metric` ('split/name'; a loss is minimised, others maximised); '' is off.
+  config.optimizer.plateau = ml_collections.ConfigDict(dict(metric='', factor=0.4, patience=1))
 
-  config.class_weights = 'none'  # Or 'inverse' frequency, or 'effective' number of samples.
+  # Stop after `patience` evaluations without a better `metric`; report and keep the best.
+  config.early_stopping = ml_collections.ConfigDict(dict(metric='', patience=3))
 
   config.batch_size = 32
   config.prefetch_to_device = 2  # Batches on their way to the devices ahead of the step.

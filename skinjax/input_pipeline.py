@@ -98,6 +98,12 @@ def encode_metadata(example: dict, features) -> np.ndarray:
   ).astype(np.float32)
 
 
+def unknown_metadata(features) -> np.ndarray:
+  """The encoding of a record whose age, sex and site are all unknown."""
+  unknown = {'age': -1, 'sex': features['sex'].str2int('unknown'), 'site': features['site'].str2int('unknown')}
+  return encode_metadata(unknown, features)
+
+
 def _affine(image: np.ndarray, degrees: float, shift: tuple[float, float], zoom: float) -> np.ndarray:
   """Rotation about the centre, shift (fractions of the side) and zoom in one resampling."""
   size = image.shape[1], image.shape[0]
@@ -156,10 +162,16 @@ def _expand(image: np.ndarray, variant: int, rng: np.random.Generator) -> np.nda
 
 
 def class_weights(counts: np.ndarray, kind: str, beta: float = 0.999) -> np.ndarray:
-  """Loss weights per class, scaled so that a batch drawn from the data has mean weight 1:
-  'none'; 'inverse' frequency; 'effective' number of samples (Cui et al., CVPR 2019),
+  """Loss weights per class: given, as one number per class ('1,3.5'), or computed from the
+  training `counts` and scaled so that a batch drawn from the data has mean weight 1: 'none';
+  'inverse' frequency; 'effective' number of samples (Cui et al., CVPR 2019),
   (1 - beta) / (1 - beta ** count)."""
   counts = np.asarray(counts, np.float64)
+  if kind[:1].isdigit():
+    given = np.array(kind.split(','), np.float32)
+    if len(given) != len(counts):
+      raise ValueError(f'loss.class_weights has {len(given)} values; the data set has {len(counts)} classes.')
+    return given
   if kind == 'none':
     weights = np.ones_like(counts)
   elif kind == 'inverse':
@@ -167,7 +179,7 @@ def class_weights(counts: np.ndarray, kind: str, beta: float = 0.999) -> np.ndar
   elif kind == 'effective':
     weights = (1.0 - beta) / (1.0 - beta ** np.maximum(counts, 1))
   else:
-    raise ValueError(f"class_weights is {kind!r}; expected 'none', 'inverse' or 'effective'.")
+    raise ValueError(f"loss.class_weights is {kind!r}; expected 'none', 'inverse', 'effective' or numbers: '1,3.5'.")
   return (weights * counts.sum() / (weights * counts).sum()).astype(np.float32)
 
 
@@ -250,12 +262,15 @@ def train_iterator(
   labels = labels[shard.shard_index :: shard.shard_count]
   order = EpochOrder(labels, config, features['label'].names, local_batch_size, seed)
   n = len(data)
+  hidden = unknown_metadata(features)
 
   def load(entry: int, rng: np.random.Generator) -> dict:
     example = _example(data[entry % n], config, features)
     if entry >= n:
       example['image'] = _expand(example['image'], entry // n, np.random.default_rng([seed, entry]))
     example['image'] = augment(example['image'], rng, config.augment)
+    if rng.random() < config.metadata_dropout:
+      example['metadata'] = hidden
     return example
 
   ds = grain.MapDataset.source(order).seed(seed).random_map(load).batch(local_batch_size, drop_remainder=True)
@@ -267,15 +282,13 @@ def train_iterator(
 
 
 def _example(example: dict, config: ml_collections.ConfigDict, features) -> dict:
-  """The model's inputs: the image at `config.image_size`, the label, metadata if asked for."""
-  out = {
+  """The model's inputs: the image at `config.image_size`, the encoded metadata, the label."""
+  return {
     'image': resize(example['image'], config.image_size, config.resize),
+    'metadata': encode_metadata(example, features),
     'label': np.int32(example['label']),
     'image_id': example['image_id'],
   }
-  if config.metadata:
-    out['metadata'] = encode_metadata(example, features)
-  return out
 
 
 def eval_batches(source, config: ml_collections.ConfigDict, features, global_batch_size: int) -> Iterator[dict]:

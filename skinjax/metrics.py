@@ -58,7 +58,9 @@ def classification_metrics(probs: np.ndarray, labels: np.ndarray, class_names: t
     'auroc': np.array([auroc(onehot[:, k], probs[:, k]) for k in range(num_classes)]),
     'auprc': np.array([average_precision(onehot[:, k], probs[:, k]) for k in range(num_classes)]),
   }
-  out = {'accuracy': float(np.mean(pred == labels)), 'num_examples': float(len(labels))}
+  normalised = probs / probs.sum(1, keepdims=True)  # Sigmoid outputs need not sum to 1.
+  log_loss = -np.mean(np.log(np.clip(normalised[np.arange(len(labels)), labels], 1e-7, 1)))
+  out = {'accuracy': float(np.mean(pred == labels)), 'log_loss': float(log_loss), 'num_examples': float(len(labels))}
   if num_classes == 2:
     out.update({name: float(values[1]) for name, values in per_class.items()})
     return out

@@ -7,10 +7,14 @@ same workdir resumes from the latest checkpoint and continues exactly as an unin
 """
 
 import collections
+import contextlib
+import dataclasses
 import functools
 import json
 import math
 import os
+import signal
+import threading
 from typing import Any
 
 import flax
@@ -29,7 +33,11 @@ from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from skinjax import input_pipeline, metrics, models
+from skinjax import input_pipeline, losses, metrics, models
+from skinjax.models.layers import Normalize
+
+# Compute dtypes of `config.precision`; parameters and optimizer state stay float32.
+PRECISIONS = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -42,19 +50,29 @@ class TrainState:
   params: nnx.State
   model_state: nnx.State  # Everything but parameters and RNG streams: batch statistics.
   opt_state: optax.OptState
+  lr_scale: jax.Array  # Lowered by reduce-on-plateau; multiplies every update.
+  ema_params: nnx.State | None  # Exponential moving average of `params` when optimizer.ema_decay > 0.
 
 
 def create_optimizer(config: ml_collections.ConfigDict, total_steps: int) -> optax.GradientTransformation:
-  """The optimizer and learning-rate schedule that `config.optimizer` names."""
+  """The optimizer, learning-rate schedule and gradient clipping that `config.optimizer` names.
+
+  The learning rate is `learning_rate * batch_size / reference_batch_size` when a reference
+  batch size is set (the linear scaling rule of Goyal et al., 2017), so a config tuned on one
+  host keeps its per-example step when the global batch grows with the hosts.
+  """
   c = config.optimizer
-  warmup = optax.linear_schedule(0.0, c.learning_rate, max(c.warmup_steps, 1))
+  base = c.learning_rate * (config.batch_size / c.reference_batch_size if c.reference_batch_size else 1.0)
+  warmup = optax.linear_schedule(0.0, base, max(c.warmup_steps, 1))
+  after = max(total_steps - c.warmup_steps, 1)
   decay = {
-    'constant': optax.constant_schedule(c.learning_rate),
-    'cosine': optax.cosine_decay_schedule(c.learning_rate, max(total_steps - c.warmup_steps, 1)),
+    'constant': lambda: optax.constant_schedule(base),
+    'cosine': lambda: optax.cosine_decay_schedule(base, after),
+    'step': lambda: optax.piecewise_constant_schedule(base, {int(f * after): c.decay_factor for f in c.decay_at}),
   }
   if c.schedule not in decay:
     raise ValueError(f'optimizer.schedule must be one of {sorted(decay)}, got {c.schedule!r}.')
-  lr = optax.join_schedules([warmup, decay[c.schedule]], [c.warmup_steps])
+  lr = optax.join_schedules([warmup, decay[c.schedule]()], [c.warmup_steps])
   optimizers = {
     'adam': lambda: optax.adam(lr, b1=c.b1),
     'adamw': lambda: optax.adamw(lr, b1=c.b1, weight_decay=c.weight_decay),
@@ -62,69 +80,98 @@ def create_optimizer(config: ml_collections.ConfigDict, total_steps: int) -> opt
   }
   if c.name not in optimizers:
     raise ValueError(f'optimizer.name must be one of {sorted(optimizers)}, got {c.name!r}.')
+  if c.clip_norm:
+    return optax.chain(optax.clip_by_global_norm(c.clip_norm), optimizers[c.name]())
   return optimizers[c.name]()
 
 
-def train_step(state: TrainState, batch: dict, *, graphdef, rng_state, tx, class_weights) -> tuple[TrainState, dict]:
-  """One optimizer step on a global batch; returns the new state and the batch's metrics. The
-  loss is cross-entropy weighted by `class_weights[label]`."""
+def _forward(model, batch: dict, fused: bool) -> jax.Array:
+  return model(batch['image'], batch['metadata']) if fused else model(batch['image'])
+
+
+def train_step(
+  state: TrainState, batch: dict, *, graphdef, rng_state, tx, config, class_weights, fused, dtype
+) -> tuple[TrainState, dict]:
+  """One optimizer step on a global batch; returns the new state and the batch's metrics."""
   # Dropout keys are the initial ones folded with the step: a resumed run draws the same masks.
   rng_state = jax.tree.map(
     lambda x: jax.random.fold_in(x, state.step) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x, rng_state
   )
 
   def loss_fn(params):
-    model = nnx.merge(graphdef, rng_state, params, state.model_state, copy=True)
+    compute_params = jax.tree.map(lambda p: p.astype(dtype), params)  # Float32 master weights.
+    model = nnx.merge(graphdef, rng_state, compute_params, state.model_state, copy=True)
     model.train()
-    logits = model(batch['image'])
-    losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch['label'])
-    weights = jax.nn.one_hot(batch['label'], len(class_weights)) @ class_weights  # A gather trips the mesh.
-    loss = jnp.mean(losses * weights)
+    logits = _forward(model, batch, fused)
+    loss = losses.loss(logits, batch['label'], config.loss, class_weights)
     return loss, (logits, nnx.state(model, nnx.Not(nnx.Any(nnx.Param, nnx.RngState))))
 
   (loss, (logits, model_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
+  updates = jax.tree.map(lambda u: u * state.lr_scale, updates)
+  params = optax.apply_updates(state.params, updates)
+  decay = config.optimizer.ema_decay
+  ema = (
+    None
+    if state.ema_params is None
+    else jax.tree.map(lambda e, p: decay * e + (1 - decay) * p, state.ema_params, params)
+  )
   new_state = state.replace(
-    step=state.step + 1,
-    params=optax.apply_updates(state.params, updates),
-    model_state=model_state,
-    opt_state=opt_state,
+    step=state.step + 1, params=params, model_state=model_state, opt_state=opt_state, ema_params=ema
   )
   accuracy = jnp.mean(jnp.argmax(logits, -1) == batch['label'])
   return new_state, {'loss': loss, 'accuracy': accuracy}
 
 
-def eval_step(state: TrainState, batch: dict, *, graphdef, rng_state) -> jax.Array:
-  """Class probabilities of a global batch, in inference mode."""
-  model = nnx.merge(graphdef, rng_state, state.params, state.model_state)
+def eval_step(state: TrainState, batch: dict, *, graphdef, rng_state, config, fused, dtype) -> jax.Array:
+  """Class probabilities of a global batch, in inference mode (with the averaged weights, if any)."""
+  params = state.params if state.ema_params is None else state.ema_params
+  params = jax.tree.map(lambda p: p.astype(dtype), params)
+  model = nnx.merge(graphdef, rng_state, params, state.model_state)
   model.eval()
-  return jax.nn.softmax(model(batch['image']))
+  return losses.probabilities(_forward(model, batch, fused), config.loss)
 
 
 class Trainer:
   """Holds the compiled steps, the mesh and the model's static parts for one run."""
 
-  def __init__(
-    self, config: ml_collections.ConfigDict, num_classes: int, total_steps: int, class_weights: np.ndarray | None = None
-  ):
+  def __init__(self, config: ml_collections.ConfigDict, info: input_pipeline.DatasetInfo, total_steps: int):
+    losses.check(config.loss)
+    if config.precision not in PRECISIONS:
+      raise ValueError(f'precision must be one of {sorted(PRECISIONS)}, got {config.precision!r}.')
     self.mesh = jax.make_mesh((jax.device_count(),), ('data',))
     self.data_sharding = NamedSharding(self.mesh, P('data'))
     self.replicated = NamedSharding(self.mesh, P())
+    metadata_features = len(input_pipeline.unknown_metadata(info.features))
     model = models.build(
       config.model.name,
-      num_classes=num_classes,
+      num_classes=info.num_classes,
+      metadata_features=metadata_features,
       rngs=nnx.Rngs(params=config.seed, dropout=config.seed + 1),
       **{k: v for k, v in config.model.items() if k != 'name'},
     )
+    dtype = PRECISIONS[config.precision]
+    for _, module in model.iter_modules():
+      if isinstance(module, Normalize):
+        module.dtype = dtype
     self.graphdef, self.rng_state, params, model_state = nnx.split(model, nnx.RngState, nnx.Param, ...)
     tx = create_optimizer(config, total_steps)
-    state = TrainState(step=jnp.array(0, jnp.int32), params=params, model_state=model_state, opt_state=tx.init(params))
+    state = TrainState(
+      step=jnp.array(0, jnp.int32),
+      params=params,
+      model_state=model_state,
+      opt_state=tx.init(params),
+      lr_scale=jnp.array(1.0, jnp.float32),
+      ema_params=params if config.optimizer.ema_decay else None,
+    )
     self.initial_state = jax.device_put(state, self.replicated)
     self.num_params = sum(x.size for x in jax.tree.leaves(params))
-    statics = dict(graphdef=self.graphdef, rng_state=self.rng_state)
-    weights = np.ones(num_classes) if class_weights is None else class_weights
+    self.class_weights = input_pipeline.class_weights(info.class_counts, config.loss.class_weights)
+    statics = dict(
+      graphdef=self.graphdef, rng_state=self.rng_state, config=config, fused=config.model.fusion != 'none', dtype=dtype
+    )
     self.train_step = jax.jit(
-      functools.partial(train_step, tx=tx, class_weights=np.asarray(weights, np.float32), **statics),
+      functools.partial(train_step, tx=tx, class_weights=self.class_weights, **statics),
       in_shardings=(self.replicated, self.data_sharding),
       out_shardings=(self.replicated, self.replicated),
       donate_argnums=0,
@@ -192,13 +239,37 @@ class DevicePrefetch:
     self._iterator.start_prefetch()
 
 
-def _checkpoint_manager(workdir: epath.Path, config) -> ocp.CheckpointManager:
-  options = ocp.CheckpointManagerOptions(max_to_keep=config.keep_checkpoints, create=True)
-  return ocp.CheckpointManager(workdir / 'checkpoints', options=options)
+@dataclasses.dataclass
+class Watch:
+  """An evaluation metric followed across evaluations, e.g. 'validation/auroc' (one whose name
+  holds 'loss' is minimised, any other maximised): its best value, when, and evaluations since."""
+
+  metric: str
+  best: float | None = None
+  best_step: int = 0
+  since_best: int = 0
+
+  def update(self, results: dict[str, dict[str, float]], step: int) -> bool:
+    """Records this evaluation; True if it is the best so far."""
+    split, _, name = self.metric.partition('/')
+    if name not in results.get(split, {}):
+      known = [f'{s}/{k}' for s, values in results.items() for k in values if '/' not in k]
+      raise ValueError(f'{self.metric!r} is not an evaluation metric; there are {known}.')
+    value, sign = results[split][name], (-1 if 'loss' in name else 1)
+    if self.best is None or sign * value > sign * self.best:
+      self.best, self.best_step, self.since_best = value, step, 0
+      return True
+    self.since_best += 1  # NaN never improves.
+    return False
 
 
-def _restore(mngr: ocp.CheckpointManager, trainer: Trainer, train_iter, config) -> TrainState:
-  """The latest checkpoint's state (and iterator position), after checking it fits the model."""
+def _checkpoint_manager(path: epath.Path, max_to_keep: int) -> ocp.CheckpointManager:
+  return ocp.CheckpointManager(path, options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
+
+
+def _restore(mngr: ocp.CheckpointManager, trainer: Trainer, train_iter, config) -> tuple[TrainState, dict]:
+  """The latest checkpoint's state (and iterator position) and its record of the run, after
+  checking it fits the model."""
   step = mngr.latest_step()
   meta = mngr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))['meta']
   expected = {'model': config.model.name, 'num_params': trainer.num_params}
@@ -216,20 +287,7 @@ def _restore(mngr: ocp.CheckpointManager, trainer: Trainer, train_iter, config) 
     ),
   )
   logging.info('Resumed from %s at step %d.', mngr.directory, step)
-  return restored['state']
-
-
-def _save(mngr, step: int, state: TrainState, train_iter, trainer: Trainer, config) -> None:
-  meta = {'model': config.model.name, 'num_params': trainer.num_params}
-  mngr.save(
-    step,
-    args=ocp.args.Composite(
-      state=ocp.args.StandardSave(state),
-      data=grain.checkpoint.CheckpointSave(train_iter),
-      meta=ocp.args.JsonSave(meta),
-    ),
-    force=True,
-  )
+  return restored['state'], meta
 
 
 def _check_finite(step: int, metrics_: dict, image_ids) -> None:
@@ -246,10 +304,27 @@ def _jsonable(results: dict[str, Any]) -> dict[str, Any]:
   return None if isinstance(results, float) and math.isnan(results) else results
 
 
+@contextlib.contextmanager
+def _sigterm_stops():
+  """Within the context, SIGTERM sets the event it yields instead of killing the process, so the
+  loop can checkpoint and return. On many hosts, orbax's preemption sync (which asks all hosts to
+  stop at the same step) does this instead."""
+  received = threading.Event()
+  if jax.process_count() > 1 or threading.current_thread() is not threading.main_thread():
+    yield received
+    return
+  previous = signal.signal(signal.SIGTERM, lambda *_: received.set())
+  try:
+    yield received
+  finally:
+    signal.signal(signal.SIGTERM, previous)
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, dict[str, float]]:
   """Trains `config.model` on `config.dataset`, evaluating on `config.dataset.eval_splits`.
 
-  Returns the final evaluation, {split: {metric: value}}, also written to `workdir/metrics.json`.
+  Returns the final evaluation, {split: {metric: value}}, also written to `workdir/metrics.json`:
+  the last one, or with early stopping the best one, whose state is kept in `workdir/best`.
   """
   workdir = epath.Path(workdir)
   if not workdir.is_absolute():  # Orbax wants absolute paths.
@@ -259,10 +334,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     raise ValueError(f'batch_size {config.batch_size} must be divisible by the {jax.device_count()} devices.')
   info, host_iter, eval_sources = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
   total_steps = max(1, int(config.num_epochs * info.num_train / config.batch_size))
-  weights = input_pipeline.class_weights(info.class_counts, config.class_weights)
-  trainer = Trainer(config, info.num_classes, total_steps, weights)
+  trainer = Trainer(config, info, total_steps)
   train_iter = DevicePrefetch(host_iter, trainer.to_global, config.prefetch_to_device)
-  logging.info('Training classes %s: counts %s, loss weights %s.', info.class_names, info.class_counts, weights)
+  logging.info(
+    'Training classes %s: counts %s, loss weights %s.', info.class_names, info.class_counts, trainer.class_weights
+  )
   logging.info(
     'Model %s: %d parameters; %d steps of %d images.',
     config.model.name,
@@ -272,53 +348,86 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   )
 
   writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
-  mngr = _checkpoint_manager(workdir, config)
+  mngr = _checkpoint_manager(workdir / 'checkpoints', config.keep_checkpoints)
+  best_mngr = _checkpoint_manager(workdir / 'best', 1)
+  plateau, early = config.optimizer.plateau, config.early_stopping
+  meta = {'model': config.model.name, 'num_params': trainer.num_params, 'results': {}, 'stopped': False}
+  meta['plateau'] = dataclasses.asdict(Watch(plateau.metric)) if plateau.metric else None
+  meta['early'] = dataclasses.asdict(Watch(early.metric)) if early.metric else None
   if mngr.latest_step() is not None:
-    state = _restore(mngr, trainer, train_iter, config)
+    state, meta = _restore(mngr, trainer, train_iter, config)
   else:
     state = trainer.initial_state
     writer.write_hparams(_flatten(config.to_dict()))
-  first_step = int(state.step) + 1
+  plateau_watch = meta['plateau'] and Watch(**meta['plateau'])
+  early_watch = meta['early'] and Watch(**meta['early'])
+
+  def save(step):
+    meta.update(plateau=plateau_watch and dataclasses.asdict(plateau_watch))
+    meta.update(early=early_watch and dataclasses.asdict(early_watch))
+    items = dict(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(_jsonable(meta)))
+    mngr.save(step, args=ocp.args.Composite(data=grain.checkpoint.CheckpointSave(train_iter), **items), force=True)
 
   hooks = []
   if jax.process_index() == 0:
     hooks.append(
       periodic_actions.ReportProgress(num_train_steps=total_steps, writer=writer, every_steps=config.log_every_steps)
     )
-  results: dict[str, dict[str, float]] = {}
   history, pending = [], None
-  for step in range(first_step, total_steps + 1):
-    with jax.profiler.StepTraceAnnotation('train', step_num=step):
-      global_batch, batch = next(train_iter)
-      state, step_metrics = trainer.train_step(state, global_batch)
-    if pending is not None:  # Checked one step late, so the host never waits on the device.
-      _check_finite(*pending)
-    pending = (step, step_metrics, batch['image_id'])
-    history.append(step_metrics)
-    for hook in hooks:
-      hook(step)
+  steps = range(int(state.step) + 1, total_steps + 1) if not meta['stopped'] else range(0)
+  with _sigterm_stops() as sigterm:
+    for step in steps:
+      with jax.profiler.StepTraceAnnotation('train', step_num=step):
+        global_batch, batch = next(train_iter)
+        state, step_metrics = trainer.train_step(state, global_batch)
+      if pending is not None:  # Checked one step late, so the host never waits on the device.
+        _check_finite(*pending)
+      pending = (step, step_metrics, batch['image_id'])
+      history.append(step_metrics)
+      for hook in hooks:
+        hook(step)
 
-    last = step == total_steps
-    if step % config.log_every_steps == 0 or last:
-      _check_finite(*pending)
-      fetched = jax.device_get(history)
-      writer.write_scalars(step, {f'train/{k}': float(np.mean([m[k] for m in fetched])) for k in fetched[0]})
-      history = []
-    if step % config.eval_every_steps == 0 or last:
-      results = {s: trainer.evaluate(state, src, config, info) for s, src in eval_sources.items()}
-      for split, values in results.items():
-        writer.write_scalars(step, {f'{split}/{k}': v for k, v in values.items() if '/' not in k})
-      if jax.process_index() == 0:
-        (workdir / 'metrics.json').write_text(json.dumps(_jsonable({'step': step, **results}), indent=2))
-    if step % config.checkpoint_every_steps == 0 or last or mngr.reached_preemption(step):
-      _save(mngr, step, state, train_iter, trainer, config)
-      if mngr.reached_preemption(step) and not last:
-        mngr.wait_until_finished()
+      last = step == total_steps
+      if step % config.log_every_steps == 0 or last:
+        _check_finite(*pending)
+        fetched = jax.device_get(history)
+        scalars = {f'train/{k}': float(np.mean([m[k] for m in fetched])) for k in fetched[0]}
+        writer.write_scalars(step, {**scalars, 'train/lr_scale': float(state.lr_scale)})
+        history = []
+      if step % config.eval_every_steps == 0 or last:
+        results = {s: trainer.evaluate(state, src, config, info) for s, src in eval_sources.items()}
+        for split, values in results.items():
+          writer.write_scalars(step, {f'{split}/{k}': v for k, v in values.items() if '/' not in k})
+        if plateau_watch and not plateau_watch.update(results, step) and plateau_watch.since_best >= plateau.patience:
+          state, plateau_watch.since_best = state.replace(lr_scale=state.lr_scale * plateau.factor), 0
+          logging.info(
+            '%s has not improved for %d evaluations: learning rate x%g.',
+            plateau.metric,
+            plateau.patience,
+            float(state.lr_scale),
+          )
+        if not early_watch:
+          meta['results'] = {'step': step, **results}
+        elif early_watch.update(results, step):
+          meta['results'] = {'step': step, **results}
+          best_mngr.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state)), force=True)
+        elif early_watch.since_best >= early.patience:
+          meta['stopped'] = True
+          logging.info('Early stop at step %d: %s was best at step %d.', step, early.metric, early_watch.best_step)
+        if jax.process_index() == 0:
+          (workdir / 'metrics.json').write_text(json.dumps(_jsonable(meta['results']), indent=2))
+      preempted = mngr.reached_preemption(step) or sigterm.is_set()
+      if step % config.checkpoint_every_steps == 0 or last or preempted or meta['stopped']:
+        save(step)
+      if meta['stopped']:
+        break
+      if preempted and not last:
         logging.warning('Preempted at step %d; the run resumes from here when restarted.', step)
-        return results
+        break
   mngr.wait_until_finished()
+  best_mngr.wait_until_finished()
   writer.flush()
-  return results
+  return {k: v for k, v in meta['results'].items() if k != 'step'}
 
 
 def _flatten(d: dict, prefix: str = '') -> dict[str, Any]:

@@ -118,7 +118,6 @@ def test_named_builder_config_reads_real_ham10000(tmp_path):
   config.dataset.builder_config = {}
   config.dataset.manual_dir = str(SHARED / 'data' / 'isic2018_task3_subset')
   config.dataset.eval_splits = ('validation',)
-  config.dataset.metadata = True
   info, it, sources = input_pipeline.get_datasets(config.dataset, 8, 0)
   assert info.class_names == ('akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc')
   assert info.num_train + len(sources['validation']) == 5984
@@ -181,6 +180,9 @@ def test_class_weights():
   np.testing.assert_allclose(effective[1] / effective[0], ratio, rtol=1e-6)
   with pytest.raises(ValueError, match="class_weights is 'inverted'"):
     input_pipeline.class_weights(counts, 'inverted')
+  np.testing.assert_allclose(input_pipeline.class_weights(counts, '1,3.0'), [1, 3])
+  with pytest.raises(ValueError, match='has 3 values; the data set has 2 classes'):
+    input_pipeline.class_weights(counts, '1,2,3')
 
 
 def _order(labels, batch=10, **fields):
@@ -231,3 +233,14 @@ def test_metadata_encoding_has_an_unknown_slot_for_everything(data_dir):
   np.testing.assert_allclose(a[:2], [0.45, 0.0])
   np.testing.assert_allclose(b[:2], [0.0, 1.0])
   assert a[2:].sum() == b[2:].sum() == 2.0 and not np.array_equal(a, b)
+
+
+def test_metadata_dropout_hides_whole_records(data_dir):
+  config = tiny_config(data_dir)
+  config.dataset.metadata_dropout = 0.5
+  info, it, _ = input_pipeline.get_datasets(config.dataset, 16, 0)
+  hidden = input_pipeline.unknown_metadata(info.features)
+  rows = np.concatenate([next(it)['metadata'] for _ in range(6)])
+  is_hidden = (rows == hidden).all(1)
+  assert 0.3 < is_hidden.mean() < 0.7, is_hidden.mean()
+  assert rows[~is_hidden][:, 1].mean() < 0.2  # The others keep their (mostly known) age.

@@ -38,6 +38,7 @@ def test_multiclass_metrics_match_sklearn():
   probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
   names = tuple('abcdefg')
   out = metrics.classification_metrics(probs, labels, names)
+  assert out['log_loss'] == pytest.approx(skm.log_loss(labels, probs))
   pred = probs.argmax(1)
   assert out['balanced_accuracy'] == pytest.approx(skm.balanced_accuracy_score(labels, pred))
   assert out['mean_class_precision'] == pytest.approx(skm.precision_score(labels, pred, average='macro'))

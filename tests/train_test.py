@@ -29,7 +29,7 @@ def test_a_few_steps_lower_the_loss(data_dir):
   config = tiny_config(data_dir)
   config.model.dropout = 0.0
   info, it, _ = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
-  trainer = train.Trainer(config, info.num_classes, total_steps=20)
+  trainer = train.Trainer(config, info, total_steps=20)
   batch = trainer.to_global(next(it))
   state, losses = trainer.initial_state, []
   for _ in range(8):
@@ -103,7 +103,7 @@ from skinjax import input_pipeline, train
 config = tiny_config(sys.argv[1])
 config.optimizer.update(name='sgd', warmup_steps=0)
 info, it, _ = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
-trainer = train.Trainer(config, info.num_classes, total_steps=6)
+trainer = train.Trainer(config, info, total_steps=6)
 flat = lambda params: np.concatenate([np.ravel(x) for x in jax.tree.leaves(params)])
 initial = flat(trainer.initial_state.params)
 losses = []

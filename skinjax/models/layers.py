@@ -17,13 +17,14 @@ UNIT_MEAN, UNIT_STD = (0.0, 0.0, 0.0), (255.0, 255.0, 255.0)
 
 
 class Normalize(nnx.Module):
-  """Maps uint8 RGB images in [0, 255] to float inputs with the given channel statistics."""
+  """Maps uint8 RGB images in [0, 255] to float inputs with the given channel statistics, in
+  `dtype`, the network's compute dtype (the layers after it follow their inputs)."""
 
   def __init__(self, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD):
-    self.mean, self.std = tuple(mean), tuple(std)
+    self.mean, self.std, self.dtype = tuple(mean), tuple(std), jnp.float32
 
   def __call__(self, images: jax.Array) -> jax.Array:
-    return (images.astype(jnp.float32) - jnp.array(self.mean)) / jnp.array(self.std)
+    return ((images.astype(jnp.float32) - jnp.array(self.mean)) / jnp.array(self.std)).astype(self.dtype)
 
 
 class Classifier(nnx.Module):
