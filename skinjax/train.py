@@ -365,7 +365,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   def save(step):
     meta.update(plateau=plateau_watch and dataclasses.asdict(plateau_watch))
     meta.update(early=early_watch and dataclasses.asdict(early_watch))
-    items = dict(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(_jsonable(meta)))
+    items = dict(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta))
     mngr.save(step, args=ocp.args.Composite(data=grain.checkpoint.CheckpointSave(train_iter), **items), force=True)
 
   hooks = []

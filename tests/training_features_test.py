@@ -1,0 +1,198 @@
+"""Losses, metadata fusion, mixed precision, EMA, reduce-on-plateau, early stopping, SIGTERM."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+import orbax.checkpoint as ocp
+import pytest
+from conftest import ROOT, tiny_config
+
+from skinjax import input_pipeline, losses, train
+
+
+def _loss_config(**fields):
+  return ml_collections.ConfigDict({'name': 'softmax', 'label_smoothing': 0.0, 'focal_gamma': 2.0, **fields})
+
+
+def test_losses_against_their_definitions():
+  rng = np.random.default_rng(0)
+  logits, labels = jnp.asarray(rng.normal(size=(16, 3)), jnp.float32), jnp.asarray(rng.integers(0, 3, 16))
+  ones = jnp.ones(3)
+  ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+  np.testing.assert_allclose(losses.loss(logits, labels, _loss_config(), ones), ce.mean(), rtol=1e-6)
+  # Focal loss with gamma 0 is cross-entropy; with gamma 2 it is (1 - p)^2 times it.
+  np.testing.assert_allclose(losses.loss(logits, labels, _loss_config(name='focal', focal_gamma=0.0), ones), ce.mean())
+  p = jax.nn.softmax(logits)[jnp.arange(16), labels]
+  focal = losses.loss(logits, labels, _loss_config(name='focal'), ones)
+  np.testing.assert_allclose(focal, ((1 - p) ** 2 * ce).mean(), rtol=1e-5)
+  # Sigmoid: binary cross-entropy per class, one-vs-rest, summed over classes.
+  y = np.eye(3)[labels]
+  s = jax.nn.sigmoid(logits)
+  bce = -(y * np.log(s) + (1 - y) * np.log(1 - s)).sum(1)
+  np.testing.assert_allclose(losses.loss(logits, labels, _loss_config(name='sigmoid'), ones), bce.mean(), rtol=1e-5)
+  np.testing.assert_allclose(losses.probabilities(logits, _loss_config(name='sigmoid')), s, rtol=1e-6)
+  # Label smoothing 0.3 over 3 classes: targets 0.8 / 0.1 / 0.1.
+  smoothed = -(np.where(y > 0, 0.8, 0.1) * jax.nn.log_softmax(logits)).sum(1)
+  np.testing.assert_allclose(
+    losses.loss(logits, labels, _loss_config(label_smoothing=0.3), ones), smoothed.mean(), rtol=1e-5
+  )
+  # Class weights multiply each example's loss by its label's weight.
+  weights = jnp.array([1.0, 2.0, 5.0])
+  np.testing.assert_allclose(
+    losses.loss(logits, labels, _loss_config(), weights), (ce * weights[labels]).mean(), rtol=1e-6
+  )
+  with pytest.raises(ValueError, match="loss.name must be one of .* got 'hinge'"):
+    losses.check(_loss_config(name='hinge'))
+
+
+def test_watch_follows_the_best_value():
+  auroc, loss = train.Watch('validation/auroc'), train.Watch('validation/log_loss')
+  for step, (a, nll) in enumerate([(0.7, 0.5), (0.8, 0.6), (0.75, 0.4), (float('nan'), 0.4)], 1):
+    auroc.update({'validation': {'auroc': a}}, step)
+    loss.update({'validation': {'log_loss': nll}}, step)
+  assert (auroc.best, auroc.best_step, auroc.since_best) == (0.8, 2, 2)
+  assert (loss.best, loss.best_step, loss.since_best) == (0.4, 3, 1)  # A loss is minimised.
+  with pytest.raises(
+    ValueError, match=r"'validation/aucroc' is not an evaluation metric; there are \['validation/auroc'\]"
+  ):
+    train.Watch('validation/aucroc').update({'validation': {'auroc': 0.5, 'auroc/benign': 0.5}}, 1)
+
+
+@pytest.fixture(scope='module')
+def fusion_data(tmp_path_factory):
+  """800 training and 400 test images: enough to tell image-only from fused apart."""
+  return tmp_path_factory.mktemp('tfds')
+
+
+def _fit(data_dir, steps=50, **fields):
+  config = tiny_config(data_dir)
+  config.dataset.builder_config.update(num_train=800, num_test=400)
+  config.update(batch_size=32)
+  config.optimizer.warmup_steps = 5
+  for key, value in fields.items():
+    section, name = key.split('__')
+    config[section][name] = value
+  info, it, sources = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
+  trainer = train.Trainer(config, info, steps)
+  state = trainer.initial_state
+  for _ in range(steps):
+    state, _ = trainer.train_step(state, trainer.to_global(next(it)))
+  test = sources['test']
+  unknown = {k: int(v) for k, v in zip(('age', 'sex', 'site'), [-1, *_unknown_indices(info)], strict=True)}
+  hidden = [{**test[i], **unknown} for i in range(len(test))]
+  return trainer.evaluate(state, test, config, info)['auroc'], trainer.evaluate(state, hidden, config, info)['auroc']
+
+
+def _unknown_indices(info):
+  return info.features['sex'].str2int('unknown'), info.features['site'].str2int('unknown')
+
+
+def test_metadata_fusion_beats_image_only_and_survives_missing_metadata(fusion_data):
+  image_only, _ = _fit(fusion_data)
+  for fusion in ('early', 'late'):
+    fused, without_metadata = _fit(fusion_data, model__fusion=fusion, dataset__metadata_dropout=0.25)
+    assert fused > image_only + 0.05, (fusion, fused, image_only)
+    # Trained with records hidden now and then, it still classifies people whose metadata is unknown.
+    assert without_metadata > image_only - 0.05, (fusion, without_metadata, image_only)
+
+
+def test_bfloat16_compute_keeps_float32_weights_and_learns(data_dir):
+  config = tiny_config(data_dir)
+  config.update(precision='bfloat16')
+  config.model.dropout = 0.0
+  info, it, _ = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
+  trainer = train.Trainer(config, info, total_steps=20)
+  batch = trainer.to_global(next(it))
+  state, first = trainer.train_step(trainer.initial_state, batch)
+  for _ in range(7):
+    state, last = trainer.train_step(state, batch)
+  assert float(last['loss']) < 0.7 * float(first['loss'])
+  assert {x.dtype for x in jax.tree.leaves(state.params)} == {jnp.dtype(jnp.float32)}
+  probs = trainer.eval_step(state, batch)
+  assert probs.dtype == jnp.float32 and np.allclose(np.sum(probs, 1), 1, atol=1e-3)
+
+
+def test_ema_averages_the_weights_after_clipped_updates(data_dir):
+  config = tiny_config(data_dir)
+  config.optimizer.update(ema_decay=0.9, clip_norm=1e-3, name='sgd', warmup_steps=0, b1=0.0, learning_rate=1.0)
+  info, it, _ = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
+  trainer = train.Trainer(config, info, total_steps=20)
+  before = jax.tree.map(np.asarray, trainer.initial_state.params)
+  state, _ = trainer.train_step(jax.tree.map(jnp.copy, trainer.initial_state), trainer.to_global(next(it)))
+  flat = lambda tree: np.concatenate([np.ravel(x) for x in jax.tree.leaves(tree)])  # noqa: E731
+  step = flat(state.params) - flat(before)
+  assert np.linalg.norm(step) == pytest.approx(1e-3, rel=1e-3)  # lr 1 x a gradient clipped to norm 1e-3.
+  np.testing.assert_allclose(flat(state.ema_params), 0.9 * flat(before) + 0.1 * flat(state.params), atol=1e-7)
+
+
+def test_early_stopping_keeps_and_reports_the_best_evaluation(data_dir, tmp_path):
+  config = tiny_config(data_dir)
+  config.update(num_epochs=4.0, eval_every_steps=1, checkpoint_every_steps=100)
+  config.optimizer.plateau.update(metric='validation/log_loss', patience=1, factor=0.5)
+  config.early_stopping.update(metric='validation/log_loss', patience=2)
+  results = train.train_and_evaluate(config, tmp_path)
+  with ocp.CheckpointManager(tmp_path / 'checkpoints') as mngr:
+    last = mngr.latest_step()
+    restored = mngr.restore(
+      last, args=ocp.args.Composite(meta=ocp.args.JsonRestore(), state=ocp.args.StandardRestore())
+    )
+  meta, lr_scale = restored['meta'], float(restored['state']['lr_scale'])
+  early, plateau = meta['early'], meta['plateau']
+  assert meta['stopped'] and last < 24 and last == early['best_step'] + 2  # Two evaluations without a better one.
+  assert results['validation']['log_loss'] == pytest.approx(early['best'])
+  assert json.loads((tmp_path / 'metrics.json').read_text())['step'] == early['best_step']
+  with ocp.CheckpointManager(tmp_path / 'best') as best:
+    assert best.all_steps() == [early['best_step']]
+  # Each evaluation without a better loss halved the learning rate: the last two at least.
+  assert plateau['best_step'] == early['best_step'] and np.log2(lr_scale) == round(np.log2(lr_scale)) <= -2
+  # A finished run restarted returns its result without training again.
+  np.testing.assert_equal(train.train_and_evaluate(config, tmp_path), results)
+
+
+_TRAIN = """
+import sys
+sys.path.insert(0, 'tests')
+from conftest import tiny_config
+from skinjax import train
+config = tiny_config(sys.argv[1])
+config.update(num_epochs=40.0, eval_every_steps=1000, checkpoint_every_steps=1000, log_every_steps=1)
+print('RESULT', train.train_and_evaluate(config, sys.argv[2]), flush=True)
+"""
+
+
+def test_sigterm_checkpoints_and_a_rerun_resumes_exactly(data_dir, tmp_path):
+  def start(workdir):
+    args = [sys.executable, '-c', _TRAIN, str(data_dir), str(workdir)]
+    return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+
+  uninterrupted = start(tmp_path / 'a')
+  out, err = uninterrupted.communicate(timeout=600)
+  assert uninterrupted.returncode == 0, err[-3000:]
+
+  interrupted = start(tmp_path / 'b')
+  log = tmp_path / 'b' / 'metrics.json'
+  deadline = time.time() + 300
+  while not list((tmp_path / 'b').glob('events.out.tfevents.*')) and time.time() < deadline:
+    time.sleep(0.2)
+  time.sleep(3)  # Well into training (240 steps of a few ms each, after compiling).
+  interrupted.send_signal(signal.SIGTERM)
+  _, err_b = interrupted.communicate(timeout=300)
+  assert interrupted.returncode == 0, err_b[-3000:]
+  assert 'Preempted at step' in err_b and not log.exists()
+  with ocp.CheckpointManager(tmp_path / 'b' / 'checkpoints') as mngr:
+    assert 0 < mngr.latest_step() < 240
+
+  resumed = start(tmp_path / 'b')
+  out_b, err_b = resumed.communicate(timeout=600)
+  assert resumed.returncode == 0, err_b[-3000:]
+  result = lambda out: out.split('RESULT', 1)[1]  # noqa: E731
+  assert result(out_b) == result(out)
