@@ -52,6 +52,7 @@ class TrainState:
   opt_state: optax.OptState
   lr_scale: jax.Array  # Lowered by reduce-on-plateau; multiplies every update.
   ema_params: nnx.State | None  # Exponential moving average of `params` when optimizer.ema_decay > 0.
+  rngs: nnx.State  # The model's initial RNG streams (dropout), folded with the step when used.
 
 
 def create_optimizer(config: ml_collections.ConfigDict, total_steps: int) -> optax.GradientTransformation:
@@ -90,12 +91,12 @@ def _forward(model, batch: dict, fused: bool) -> jax.Array:
 
 
 def train_step(
-  state: TrainState, batch: dict, *, graphdef, rng_state, tx, config, class_weights, fused, dtype
+  state: TrainState, batch: dict, *, graphdef, tx, config, class_weights, fused, dtype
 ) -> tuple[TrainState, dict]:
   """One optimizer step on a global batch; returns the new state and the batch's metrics."""
   # Dropout keys are the initial ones folded with the step: a resumed run draws the same masks.
   rng_state = jax.tree.map(
-    lambda x: jax.random.fold_in(x, state.step) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x, rng_state
+    lambda x: jax.random.fold_in(x, state.step) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x, state.rngs
   )
 
   def loss_fn(params):
@@ -123,11 +124,11 @@ def train_step(
   return new_state, {'loss': loss, 'accuracy': accuracy}
 
 
-def eval_step(state: TrainState, batch: dict, *, graphdef, rng_state, config, fused, dtype) -> jax.Array:
+def eval_step(state: TrainState, batch: dict, *, graphdef, config, fused, dtype) -> jax.Array:
   """Class probabilities of a global batch, in inference mode (with the averaged weights, if any)."""
   params = state.params if state.ema_params is None else state.ema_params
   params = jax.tree.map(lambda p: p.astype(dtype), params)
-  model = nnx.merge(graphdef, rng_state, params, state.model_state)
+  model = nnx.merge(graphdef, state.rngs, params, state.model_state)
   model.eval()
   return losses.probabilities(_forward(model, batch, fused), config.loss)
 
@@ -154,7 +155,7 @@ class Trainer:
     for _, module in model.iter_modules():
       if isinstance(module, Normalize):
         module.dtype = dtype
-    self.graphdef, self.rng_state, params, model_state = nnx.split(model, nnx.RngState, nnx.Param, ...)
+    self.graphdef, rngs, params, model_state = nnx.split(model, nnx.RngState, nnx.Param, ...)
     tx = create_optimizer(config, total_steps)
     state = TrainState(
       step=jnp.array(0, jnp.int32),
@@ -163,13 +164,13 @@ class Trainer:
       opt_state=tx.init(params),
       lr_scale=jnp.array(1.0, jnp.float32),
       ema_params=params if config.optimizer.ema_decay else None,
+      rngs=rngs,
     )
     self.initial_state = jax.device_put(state, self.replicated)
     self.num_params = sum(x.size for x in jax.tree.leaves(params))
     self.class_weights = input_pipeline.class_weights(info.class_counts, config.loss.class_weights)
-    statics = dict(
-      graphdef=self.graphdef, rng_state=self.rng_state, config=config, fused=config.model.fusion != 'none', dtype=dtype
-    )
+    # Everything that varies with the seed is in the state, so seeds share compiled steps.
+    statics = dict(graphdef=self.graphdef, config=config, fused=config.model.fusion != 'none', dtype=dtype)
     self.train_step = jax.jit(
       functools.partial(train_step, tx=tx, class_weights=self.class_weights, **statics),
       in_shardings=(self.replicated, self.data_sharding),

@@ -71,3 +71,35 @@ def test_registry():
 @pytest.mark.parametrize('name, params', [('mobilenet_v2', 3_504_872), ('resnet50', 25_557_032)])
 def test_baselines_match_torchvision_parameter_counts(name, params):
   assert summary.num_params(models.build(name, num_classes=1000, rngs=nnx.Rngs(0))) == params
+
+
+def test_standard_cnn_is_seed_001s_searched_network():
+  model = models.build('standard_cnn', num_classes=2, rngs=nnx.Rngs(0))
+  convs = (4 * 4 * 3 * 11 + 11) + 4 * (4 * 4 * 11 * 11 + 11)
+  assert summary.num_params(model) == convs + 11 * 2 + 2
+  assert model(jnp.zeros((2, 224, 224, 3), jnp.uint8)).shape == (2, 2)
+  deep = models.build(
+    'standard_cnn', num_classes=2, num_layers=10, kernel_size=2, pool_size=4, filters=6, rngs=nnx.Rngs(0)
+  )
+  assert deep(jnp.zeros((1, 224, 224, 3), jnp.uint8)).shape == (1, 2)
+
+
+def _dense(n_in, n_out, batch_norm=True):
+  return n_in * n_out + n_out + (2 * n_out if batch_norm else 0)
+
+
+def test_new_heads_replace_the_backbones_head():
+  backbone = 3_504_872 - _dense(1280, 1000, False)  # MobileNetV2 without its classifier.
+  hidden = models.build('mobilenet_v2', num_classes=7, hidden=(120, 84), rngs=nnx.Rngs(0))  # Seed 004's head.
+  assert summary.num_params(hidden) == backbone + _dense(1280, 120) + _dense(120, 84) + _dense(84, 7, False)
+  metadata = _dense(14, 64) + _dense(64, 64)
+  early = models.build('mobilenet_v2', num_classes=2, fusion='early', metadata_features=14, rngs=nnx.Rngs(0))
+  assert summary.num_params(early) == backbone + metadata + _dense(1280 + 64, 2, False)
+  late = models.build('mobilenet_v2', num_classes=2, fusion='late', metadata_features=14, rngs=nnx.Rngs(0))
+  assert summary.num_params(late) == backbone + metadata + _dense(1280, 2, False) + _dense(64, 2, False)
+  images, metadata = jnp.zeros((2, 32, 32, 3), jnp.uint8), jnp.zeros((2, 14))
+  assert early(images, metadata).shape == late(images, metadata).shape == (2, 2)
+  with pytest.raises(ValueError, match='call it with images and metadata'):
+    early(images)
+  with pytest.raises(ValueError, match="model.fusion must be one of .* got 'middle'"):
+    models.build('mobilenet_v2', num_classes=2, fusion='middle', metadata_features=14, rngs=nnx.Rngs(0))

@@ -1,0 +1,183 @@
+r"""Repeated runs, comparisons and random search, as seed 001 (Kim & Rocheteau, 2020) reports them.
+
+  # One config over 10 seeds: mean and 95% confidence interval of every metric.
+  python -m skinjax.runs repeat --config=configs/transfer_meta.py --workdir=/tmp/tl --num_seeds=10
+  # Is A better than B? One-sided Welch t-test per metric over their seeds.
+  python -m skinjax.runs compare /tmp/tl /tmp/scratch
+  # Random search over the ranges in `config.search`, trials ranked by a validation metric.
+  python -m skinjax.runs search --config=configs/transfer_meta.py:standard_cnn --workdir=/tmp/hp --num_trials=20
+
+Every run has its own workdir below `--workdir` (`seed_<n>`, `trial_<n>`) and resumes where it
+stopped; a finished run is not trained again. Tables are written as `summary.md` / `summary.json`
+(repeat), `search.md` / `search.json` (search), and printed.
+"""
+
+import copy
+import json
+import math
+
+import ml_collections
+import numpy as np
+import scipy.stats
+from absl import app, flags, logging
+from etils import epath
+from ml_collections import config_flags
+
+from skinjax import train
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('workdir', None, 'Where the runs (one workdir each) and the tables go.')
+config_flags.DEFINE_config_file('config', None, 'A config file, e.g. configs/scab.py:demo.', lock_config=True)
+flags.DEFINE_integer('num_seeds', 10, 'repeat: seeds config.seed, config.seed + 1, ...')
+flags.DEFINE_integer('num_trials', 20, 'search: trials drawn from config.search.')
+flags.DEFINE_string('rank_by', 'validation/auroc', 'search: the metric trials are ranked by (a loss ascending).')
+
+
+def scalar_metrics(results: dict) -> dict[str, float]:
+  """{'split/metric': value} for the headline metrics (not per class, not counts)."""
+  return {
+    f'{split}/{name}': value
+    for split, values in results.items()
+    for name, value in values.items()
+    if '/' not in name and name != 'num_examples'
+  }
+
+
+def summarize(runs: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+  """Mean, standard deviation and the 95% confidence interval of the mean (Student's t) of each
+  metric over runs; NaN values (undefined metrics) are left out of their metric."""
+  out = {}
+  for name in runs[0]:
+    values = np.array([np.nan if r[name] is None else r[name] for r in runs], np.float64)
+    values = values[~np.isnan(values)]
+    n = len(values)
+    std = float(values.std(ddof=1)) if n > 1 else math.nan
+    half = float(scipy.stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)) if n > 1 else math.nan
+    out[name] = {'mean': float(values.mean()) if n else math.nan, 'std': std, 'ci95': half, 'n': n}
+  return out
+
+
+def one_sided_t_test(a: list[float], b: list[float]) -> float:
+  """p-value of Welch's t-test that the mean of `a` exceeds that of `b`."""
+  return float(scipy.stats.ttest_ind(a, b, equal_var=False, alternative='greater').pvalue)
+
+
+def sample(ranges, rng: np.random.Generator) -> dict[str, float | int]:
+  """One draw from `config.search`: (field, scale, low, high) with scale 'linear', 'log2' or
+  'log10'; integer bounds give integers (with 'log2', powers of two)."""
+  drawn = {}
+  for field, scale, low, high in ranges:
+    if scale not in ('linear', 'log2', 'log10'):
+      raise ValueError(f"search range for {field!r} has scale {scale!r}; expected 'linear', 'log2' or 'log10'.")
+    integer = isinstance(low, int) and isinstance(high, int)
+    if scale == 'linear':
+      value = rng.integers(low, high + 1) if integer else rng.uniform(low, high)
+    else:
+      log = np.log2 if scale == 'log2' else np.log10
+      exponent = rng.uniform(log(low), log(high))
+      value = (2 if scale == 'log2' else 10) ** (round(exponent) if integer else exponent)
+    drawn[field] = int(value) if integer else float(value)
+  return drawn
+
+
+def with_overrides(config: ml_collections.ConfigDict, overrides: dict) -> ml_collections.ConfigDict:
+  """A copy of `config` with dotted fields ('optimizer.learning_rate') set; a misspelt one is an error."""
+  config = copy.deepcopy(config)
+  config.unlock()
+  for field, value in overrides.items():
+    *parents, leaf = field.split('.')
+    node = config
+    for p in parents:
+      node = node[p]
+    if leaf not in node:
+      raise KeyError(f'Config field {field!r} does not exist.')
+    node[leaf] = type(node[leaf])(value) if isinstance(node[leaf], (int, float)) else value
+  return config
+
+
+def _run(config, workdir: epath.Path) -> dict[str, float]:
+  logging.info('Run %s', workdir)
+  return scalar_metrics(train.train_and_evaluate(config, workdir))
+
+
+def _markdown(header: list[str], rows: list[list]) -> str:
+  cells = [header, ['---'] * len(header), *rows]
+  return '\n'.join('| ' + ' | '.join(str(c) for c in row) + ' |' for row in cells) + '\n'
+
+
+def _write(workdir: epath.Path, name: str, table: str, data) -> None:
+  (workdir / f'{name}.md').write_text(table)
+  (workdir / f'{name}.json').write_text(json.dumps(data, indent=2, default=lambda x: None))
+  print(table)
+
+
+def repeat(config, workdir: epath.Path, num_seeds: int) -> dict:
+  runs = [
+    _run(with_overrides(config, {'seed': config.seed + i}), workdir / f'seed_{config.seed + i}')
+    for i in range(num_seeds)
+  ]
+  summary = summarize(runs)
+  rows = [[m, f'{s["mean"]:.4f} ± {s["ci95"]:.4f}', f'{s["std"]:.4f}', s['n']] for m, s in summary.items()]
+  _write(
+    workdir, 'summary', _markdown(['metric', 'mean ± 95% CI', 'std', 'runs'], rows), {'summary': summary, 'runs': runs}
+  )
+  return summary
+
+
+def compare(a: epath.Path, b: epath.Path) -> dict:
+  """For each metric: both means and the p-value that A's mean exceeds B's (a loss: that it is lower)."""
+  runs = [json.loads((d / 'summary.json').read_text())['runs'] for d in (a, b)]
+  out = {}
+  for name in runs[0][0]:
+    values = [[r[name] for r in rs if r.get(name) is not None] for rs in runs]
+    sign = -1 if 'loss' in name else 1
+    p = one_sided_t_test([sign * v for v in values[0]], [sign * v for v in values[1]])
+    out[name] = {'a': float(np.mean(values[0])), 'b': float(np.mean(values[1])), 'p': p}
+  stars = lambda p: '**' if p < 0.001 else '*' if p < 0.05 else ''  # noqa: E731  seed 001's marks.
+  rows = [[m, f'{v["a"]:.4f}', f'{v["b"]:.4f}', f'{v["p"]:.4g}{stars(v["p"])}'] for m, v in out.items()]
+  header = ['metric', f'A: {a.name}', f'B: {b.name}', 'p (A better, one-sided)']
+  _write(a, f'compare_{b.name}', _markdown(header, rows), out)
+  return out
+
+
+def search(config, workdir: epath.Path, num_trials: int, rank_by: str) -> list[dict]:
+  if not config.get('search'):
+    raise ValueError('The config has no `search` ranges to draw trials from.')
+  trials = []
+  for i in range(num_trials):
+    params = sample(config.search, np.random.default_rng([config.seed, i]))
+    trial_dir = workdir / f'trial_{i}'
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    (trial_dir / 'params.json').write_text(json.dumps(params, indent=2))
+    trials.append({'trial': i, 'params': params, 'metrics': _run(with_overrides(config, params), trial_dir)})
+  sign = -1 if 'loss' in rank_by else 1
+  if rank_by not in trials[0]['metrics']:
+    raise ValueError(f'rank_by {rank_by!r} is not a metric of the runs; they have {sorted(trials[0]["metrics"])}.')
+  trials.sort(key=lambda t: -sign * np.nan_to_num(t['metrics'][rank_by], nan=-sign * np.inf))
+  names = list(trials[0]['params'])
+  rows = [[t['trial'], *(f'{t["params"][n]:.4g}' for n in names), f'{t["metrics"][rank_by]:.4f}'] for t in trials]
+  _write(workdir, 'search', _markdown(['trial', *names, rank_by], rows), trials)
+  return trials
+
+
+def main(argv):
+  if len(argv) < 2 or argv[1] not in ('repeat', 'compare', 'search'):
+    raise app.UsageError('Usage: python -m skinjax.runs repeat|search --config=... --workdir=... | compare DIR_A DIR_B')
+  command = argv[1]
+  if command == 'compare':
+    if len(argv) != 4:
+      raise app.UsageError('compare takes two directories written by `repeat`.')
+    compare(epath.Path(argv[2]), epath.Path(argv[3]))
+    return
+  if FLAGS.config is None or FLAGS.workdir is None:
+    raise app.UsageError(f'{command} needs --config and --workdir.')
+  workdir = epath.Path(FLAGS.workdir).absolute()
+  workdir.mkdir(parents=True, exist_ok=True)
+  if command == 'repeat':
+    repeat(FLAGS.config, workdir, FLAGS.num_seeds)
+  else:
+    search(FLAGS.config, workdir, FLAGS.num_trials, FLAGS.rank_by)
+
+
+if __name__ == '__main__':
+  app.run(main)
