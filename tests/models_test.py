@@ -68,9 +68,19 @@ def test_registry():
     models.build('cancernet_sca_z', num_classes=2, rngs=nnx.Rngs(0))
 
 
-@pytest.mark.parametrize('name, params', [('mobilenet_v2', 3_504_872), ('resnet50', 25_557_032)])
+@pytest.mark.parametrize(
+  'name, params',
+  [('mobilenet_v2', 3_504_872), ('resnet18', 11_689_512), ('resnet34', 21_797_672), ('resnet50', 25_557_032)],
+)
 def test_baselines_match_torchvision_parameter_counts(name, params):
   assert summary.num_params(models.build(name, num_classes=1000, rngs=nnx.Rngs(0))) == params
+
+
+def test_mobilenet_v1_matches_keras_applications():
+  model = models.build('mobilenet_v1', num_classes=1000, rngs=nnx.Rngs(0))
+  assert summary.num_params(model) == 4_231_976  # Keras: trainable.
+  statistics = sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.BatchStat)))
+  assert summary.num_params(model) + statistics == 4_253_864  # Keras: total.
 
 
 def test_standard_cnn_is_seed_001s_searched_network():

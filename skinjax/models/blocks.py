@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from skinjax.models.layers import ConvBN, DepthwiseConv
+from skinjax.models.layers import Activation, ConvBN, DepthwiseConv
 
 
 class AttentionCondenser(nnx.Module):
@@ -96,11 +96,13 @@ class SqueezeExcite(nnx.Module):
 
 
 class DepthwiseSeparable(nnx.Module):
-  """MobileNetV1 block: depthwise 3x3 then pointwise, each with batch norm and ReLU."""
+  """MobileNetV1 block: depthwise 3x3 then pointwise, each with batch norm and `act`."""
 
-  def __init__(self, in_channels: int, out_channels: int, strides: int = 1, *, rngs: nnx.Rngs):
-    self.depthwise = ConvBN(in_channels, in_channels, 3, strides, groups=in_channels, rngs=rngs)
-    self.pointwise = ConvBN(in_channels, out_channels, 1, rngs=rngs)
+  def __init__(
+    self, in_channels: int, out_channels: int, strides: int = 1, *, act: Activation = nnx.relu, rngs: nnx.Rngs
+  ):
+    self.depthwise = ConvBN(in_channels, in_channels, 3, strides, groups=in_channels, act=act, rngs=rngs)
+    self.pointwise = ConvBN(in_channels, out_channels, 1, act=act, rngs=rngs)
 
   def __call__(self, x: jax.Array) -> jax.Array:
     return self.pointwise(self.depthwise(x))

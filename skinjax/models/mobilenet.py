@@ -1,12 +1,17 @@
-"""MobileNetV2 (Sandler et al., 2018), as in torchvision: 3,504,872 parameters with 1000 classes."""
+"""MobileNetV1 (Howard et al., 2017) as in Keras Applications: 4,231,976 trainable parameters
+(4,253,864 with batch-norm statistics) with 1000 classes; MobileNetV2 (Sandler et al., 2018) as in
+torchvision: 3,504,872 parameters."""
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from skinjax.models.blocks import InvertedResidual
+from skinjax.models.blocks import DepthwiseSeparable, InvertedResidual
 from skinjax.models.layers import Classifier, ConvBN, Normalize
 from skinjax.models.registry import register
+
+# MobileNetV1's depthwise-separable blocks: (output channels, stride).
+V1_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), *[(512, 1)] * 5, (1024, 2), (1024, 1))
 
 # (expansion t, output channels c, repeats n, first stride s), the paper's Table 2.
 SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
@@ -25,6 +30,23 @@ class MobileNetV2(Classifier):
     self.layers = nnx.Sequential(*layers)
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(1280, num_classes, rngs=rngs)
+
+  def features(self, x: jax.Array) -> jax.Array:
+    """Globally pooled features of uint8 RGB images."""
+    return jnp.mean(self.layers(self.normalize(x)), axis=(1, 2))
+
+
+@register('mobilenet_v1')
+class MobileNetV1(Classifier):
+  def __init__(self, *, num_classes: int, dropout: float = 1e-3, rngs: nnx.Rngs):
+    self.normalize = Normalize()
+    layers, channels = [ConvBN(3, 32, 3, 2, act=nnx.relu6, rngs=rngs)], 32
+    for c, s in V1_BLOCKS:
+      layers.append(DepthwiseSeparable(channels, c, s, act=nnx.relu6, rngs=rngs))
+      channels = c
+    self.layers = nnx.Sequential(*layers)
+    self.dropout = nnx.Dropout(dropout, rngs=rngs)
+    self.head = nnx.Linear(channels, num_classes, rngs=rngs)  # Keras: a 1x1 convolution with bias.
 
   def features(self, x: jax.Array) -> jax.Array:
     """Globally pooled features of uint8 RGB images."""

@@ -1,4 +1,5 @@
-"""ResNet-50 (He et al., 2016), v1.5 as in torchvision: 25,557,032 parameters with 1000 classes."""
+"""ResNets (He et al., 2016) as in torchvision (v1.5: stride in the 3x3 convolution), with 1000
+classes: ResNet-18 11,689,512, ResNet-34 21,797,672, ResNet-50 25,557,032 parameters."""
 
 import jax
 import jax.numpy as jnp
@@ -8,16 +9,21 @@ from skinjax.models.layers import Classifier, ConvBN, Normalize
 from skinjax.models.registry import register
 
 
-class Bottleneck(nnx.Module):
-  """1x1 reduce, 3x3 (strided, v1.5), 1x1 expand by 4; projection shortcut where shapes change."""
+class Block(nnx.Module):
+  """Residual block with a projection shortcut where shapes change: 'basic' (two 3x3, the first
+  strided) or 'bottleneck' (1x1 reduce, 3x3 strided, 1x1 expand by 4)."""
 
-  def __init__(self, in_channels: int, width: int, strides: int, *, rngs: nnx.Rngs):
-    out = 4 * width
-    self.layers = nnx.Sequential(
-      ConvBN(in_channels, width, 1, rngs=rngs),
-      ConvBN(width, width, 3, strides, rngs=rngs),
-      ConvBN(width, out, 1, act=None, rngs=rngs),
-    )
+  def __init__(self, in_channels: int, width: int, strides: int, kind: str, *, rngs: nnx.Rngs):
+    out = EXPANSION[kind] * width
+    if kind == 'basic':
+      layers = [ConvBN(in_channels, width, 3, strides, rngs=rngs), ConvBN(width, out, 3, act=None, rngs=rngs)]
+    else:
+      layers = [
+        ConvBN(in_channels, width, 1, rngs=rngs),
+        ConvBN(width, width, 3, strides, rngs=rngs),
+        ConvBN(width, out, 1, act=None, rngs=rngs),
+      ]
+    self.layers = nnx.Sequential(*layers)
     needs_projection = strides > 1 or in_channels != out
     self.shortcut = ConvBN(in_channels, out, 1, strides, act=None, rngs=rngs) if needs_projection else None
 
@@ -26,16 +32,19 @@ class Bottleneck(nnx.Module):
     return nnx.relu(self.layers(x) + shortcut)
 
 
+EXPANSION = {'basic': 1, 'bottleneck': 4}
+
+
 class ResNet(Classifier):
-  def __init__(self, depths: tuple[int, ...], *, num_classes: int, dropout: float = 0.0, rngs: nnx.Rngs):
+  def __init__(self, depths: tuple[int, ...], kind: str, *, num_classes: int, dropout: float = 0.0, rngs: nnx.Rngs):
     self.normalize = Normalize()
     self.stem = ConvBN(3, 64, 7, 2, rngs=rngs)
     blocks, channels = [], 64
     for stage, depth in enumerate(depths):
       width = 64 * 2**stage
       for i in range(depth):
-        blocks.append(Bottleneck(channels, width, 2 if stage > 0 and i == 0 else 1, rngs=rngs))
-        channels = 4 * width
+        blocks.append(Block(channels, width, 2 if stage > 0 and i == 0 else 1, kind, rngs=rngs))
+        channels = EXPANSION[kind] * width
     self.blocks = nnx.Sequential(*blocks)
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(channels, num_classes, rngs=rngs)
@@ -46,6 +55,16 @@ class ResNet(Classifier):
     return jnp.mean(self.blocks(x), axis=(1, 2))
 
 
+@register('resnet18')
+def resnet18(*, num_classes: int, rngs: nnx.Rngs, dropout: float = 0.0) -> ResNet:
+  return ResNet((2, 2, 2, 2), 'basic', num_classes=num_classes, dropout=dropout, rngs=rngs)
+
+
+@register('resnet34')
+def resnet34(*, num_classes: int, rngs: nnx.Rngs, dropout: float = 0.0) -> ResNet:
+  return ResNet((3, 4, 6, 3), 'basic', num_classes=num_classes, dropout=dropout, rngs=rngs)
+
+
 @register('resnet50')
 def resnet50(*, num_classes: int, rngs: nnx.Rngs, dropout: float = 0.0) -> ResNet:
-  return ResNet((3, 4, 6, 3), num_classes=num_classes, dropout=dropout, rngs=rngs)
+  return ResNet((3, 4, 6, 3), 'bottleneck', num_classes=num_classes, dropout=dropout, rngs=rngs)
