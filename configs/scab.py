@@ -65,6 +65,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.model.hidden = ()  # Dense layers of a new head (each with batch norm and ReLU).
   config.model.fusion = 'none'  # Or 'early' / 'late' fusion of encoded age, sex and site.
   config.precision = 'float32'  # Or 'bfloat16' compute (float32 weights and optimizer state).
+  config.init_from = ''  # A workdir whose latest weights this run starts from.
+  config.freeze_backbone = False  # Train only the head; the backbone's batch norms keep their statistics.
+  config.stages = ()  # Overrides run one after the other, each from the last's weights (train.py).
 
   config.loss = ml_collections.ConfigDict()
   config.loss.name = 'softmax'  # Or 'sigmoid' per class, or 'focal'.

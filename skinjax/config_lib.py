@@ -1,4 +1,7 @@
-"""Helpers for config files: parsing the `:arg` string of `--config=configs/x.py:arg`."""
+"""Helpers for config files: parsing the `:arg` string of `--config=configs/x.py:arg`, and
+setting fields by their dotted names."""
+
+import copy
 
 import ml_collections
 
@@ -25,3 +28,18 @@ def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
     else:
       parsed[key] = type(default)(value)
   return parsed
+
+
+def with_overrides(config: ml_collections.ConfigDict, overrides: dict) -> ml_collections.ConfigDict:
+  """A copy of `config` with dotted fields ('optimizer.learning_rate') set; a misspelt one is an error."""
+  config = copy.deepcopy(config)
+  config.unlock()
+  for field, value in overrides.items():
+    *parents, leaf = field.split('.')
+    node = config
+    for p in parents:
+      node = node[p]
+    if leaf not in node:
+      raise KeyError(f'Config field {field!r} does not exist.')
+    node[leaf] = type(node[leaf])(value) if isinstance(node[leaf], (int, float)) else value
+  return config

@@ -12,18 +12,16 @@ stopped; a finished run is not trained again. Tables are written as `summary.md`
 (repeat), `search.md` / `search.json` (search), and printed.
 """
 
-import copy
 import json
 import math
 
-import ml_collections
 import numpy as np
 import scipy.stats
 from absl import app, flags, logging
 from etils import epath
 from ml_collections import config_flags
 
-from skinjax import train
+from skinjax import config_lib, train
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Where the runs (one workdir each) and the tables go.')
@@ -80,21 +78,6 @@ def sample(ranges, rng: np.random.Generator) -> dict[str, float | int]:
   return drawn
 
 
-def with_overrides(config: ml_collections.ConfigDict, overrides: dict) -> ml_collections.ConfigDict:
-  """A copy of `config` with dotted fields ('optimizer.learning_rate') set; a misspelt one is an error."""
-  config = copy.deepcopy(config)
-  config.unlock()
-  for field, value in overrides.items():
-    *parents, leaf = field.split('.')
-    node = config
-    for p in parents:
-      node = node[p]
-    if leaf not in node:
-      raise KeyError(f'Config field {field!r} does not exist.')
-    node[leaf] = type(node[leaf])(value) if isinstance(node[leaf], (int, float)) else value
-  return config
-
-
 def _run(config, workdir: epath.Path) -> dict[str, float]:
   logging.info('Run %s', workdir)
   return scalar_metrics(train.train_and_evaluate(config, workdir))
@@ -113,7 +96,7 @@ def _write(workdir: epath.Path, name: str, table: str, data) -> None:
 
 def repeat(config, workdir: epath.Path, num_seeds: int) -> dict:
   runs = [
-    _run(with_overrides(config, {'seed': config.seed + i}), workdir / f'seed_{config.seed + i}')
+    _run(config_lib.with_overrides(config, {'seed': config.seed + i}), workdir / f'seed_{config.seed + i}')
     for i in range(num_seeds)
   ]
   summary = summarize(runs)
@@ -149,7 +132,7 @@ def search(config, workdir: epath.Path, num_trials: int, rank_by: str) -> list[d
     trial_dir = workdir / f'trial_{i}'
     trial_dir.mkdir(parents=True, exist_ok=True)
     (trial_dir / 'params.json').write_text(json.dumps(params, indent=2))
-    trials.append({'trial': i, 'params': params, 'metrics': _run(with_overrides(config, params), trial_dir)})
+    trials.append({'trial': i, 'params': params, 'metrics': _run(config_lib.with_overrides(config, params), trial_dir)})
   sign = -1 if 'loss' in rank_by else 1
   if rank_by not in trials[0]['metrics']:
     raise ValueError(f'rank_by {rank_by!r} is not a metric of the runs; they have {sorted(trials[0]["metrics"])}.')

@@ -33,7 +33,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from skinjax import input_pipeline, losses, metrics, models
+from skinjax import config_lib, input_pipeline, losses, metrics, models
 from skinjax.models.layers import Normalize
 
 # Compute dtypes of `config.precision`; parameters and optimizer state stay float32.
@@ -103,6 +103,9 @@ def train_step(
     compute_params = jax.tree.map(lambda p: p.astype(dtype), params)  # Float32 master weights.
     model = nnx.merge(graphdef, rng_state, compute_params, state.model_state, copy=True)
     model.train()
+    if config.freeze_backbone:  # Its batch norms keep their statistics, as Keras' frozen layers.
+      for module in models.backbone_modules(model):
+        module.eval()
     logits = _forward(model, batch, fused)
     loss = losses.loss(logits, batch['label'], config.loss, class_weights)
     return loss, (logits, nnx.state(model, nnx.Not(nnx.Any(nnx.Param, nnx.RngState))))
@@ -157,6 +160,11 @@ class Trainer:
         module.dtype = dtype
     self.graphdef, rngs, params, model_state = nnx.split(model, nnx.RngState, nnx.Param, ...)
     tx = create_optimizer(config, total_steps)
+    if config.freeze_backbone:
+      frozen = jax.tree_util.tree_map_with_path(
+        lambda path, _: 'frozen' if models.in_backbone(model, _names(path)) else 'train', params
+      )
+      tx = optax.multi_transform({'train': tx, 'frozen': optax.set_to_zero()}, frozen)
     state = TrainState(
       step=jnp.array(0, jnp.int32),
       params=params,
@@ -202,6 +210,46 @@ class Trainer:
       masks.append(multihost_utils.process_allgather(g['mask'], tiled=True))
     keep = np.concatenate(masks) > 0
     return metrics.classification_metrics(np.concatenate(probs)[keep], np.concatenate(labels)[keep], info.class_names)
+
+
+def _names(path) -> tuple[str, ...]:
+  """A pytree path as names: ('layers', '0', 'conv', 'kernel'), leaving out nnx's 'value'."""
+  names = (str(getattr(k, 'key', getattr(k, 'name', getattr(k, 'idx', k)))) for k in path)
+  return tuple(n for n in names if n != 'value')
+
+
+def init_from(workdir: str, trainer: Trainer) -> TrainState:
+  """The trainer's initial state with the parameters and batch statistics of the latest
+  checkpoint of another run in `workdir` (an earlier stage, say). Names and shapes must match;
+  the optimizer starts afresh."""
+  path = epath.Path(workdir) / 'checkpoints'
+  with ocp.CheckpointManager(path.absolute()) as mngr:
+    if mngr.latest_step() is None:
+      raise FileNotFoundError(f'init_from: there is no checkpoint in {path}.')
+    saved = mngr.restore(mngr.latest_step(), args=ocp.args.Composite(state=ocp.args.StandardRestore()))['state']
+  state = trainer.initial_state
+  loaded = {}
+  for part in ('params', 'model_state'):
+    theirs = {_names(p): v for p, v in jax.tree_util.tree_flatten_with_path(saved[part])[0]}
+    pure = getattr(state, part).to_pure_dict()
+    ours = {_names(p): v for p, v in jax.tree_util.tree_flatten_with_path(pure)[0]}
+    problems = [f'missing {"/".join(k)}' for k in ours.keys() - theirs.keys()]
+    problems += [f'unexpected {"/".join(k)}' for k in theirs.keys() - ours.keys()]
+    problems += [
+      f'{"/".join(k)} has shape {theirs[k].shape}, expected {ours[k].shape}'
+      for k in ours.keys() & theirs.keys()
+      if theirs[k].shape != ours[k].shape
+    ]
+    if problems:
+      raise ValueError(f'init_from {path} does not fit {part} of this model: ' + '; '.join(sorted(problems)[:20]))
+    values = jax.tree_util.tree_map_with_path(lambda p, v, t=theirs: np.asarray(t[_names(p)], v.dtype), pure)
+    loaded[part] = jax.tree.map(lambda x: x, getattr(state, part))
+    loaded[part].replace_by_pure_dict(values)
+  ema = loaded['params'] if state.ema_params is not None else None
+  logging.info('Initialised parameters and batch statistics from %s.', path)
+  return jax.device_put(
+    state.replace(params=loaded['params'], model_state=loaded['model_state'], ema_params=ema), trainer.replicated
+  )
 
 
 class DevicePrefetch:
@@ -331,6 +379,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   if not workdir.is_absolute():  # Orbax wants absolute paths.
     workdir = epath.Path(os.path.abspath(workdir))
   workdir.mkdir(parents=True, exist_ok=True)
+  if config.stages:
+    return _train_stages(config, workdir)
   if config.batch_size % jax.device_count():
     raise ValueError(f'batch_size {config.batch_size} must be divisible by the {jax.device_count()} devices.')
   info, host_iter, eval_sources = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
@@ -358,7 +408,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   if mngr.latest_step() is not None:
     state, meta = _restore(mngr, trainer, train_iter, config)
   else:
-    state = trainer.initial_state
+    state = init_from(config.init_from, trainer) if config.init_from else trainer.initial_state
     writer.write_hparams(_flatten(config.to_dict()))
   plateau_watch = meta['plateau'] and Watch(**meta['plateau'])
   early_watch = meta['early'] and Watch(**meta['early'])
@@ -429,6 +479,20 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   best_mngr.wait_until_finished()
   writer.flush()
   return {k: v for k, v in meta['results'].items() if k != 'step'}
+
+
+def _train_stages(config: ml_collections.ConfigDict, workdir: epath.Path) -> dict[str, dict[str, float]]:
+  """`config.stages` one after the other, in `workdir/stage_<n>`, each starting from the weights
+  the one before ended with (seed 002: a frozen backbone, then fine-tuning all layers)."""
+  results, previous = {}, config.init_from
+  for i, overrides in enumerate(config.stages, 1):
+    stage = config_lib.with_overrides(config, {**overrides, 'stages': (), 'init_from': previous})
+    logging.info('Stage %d of %d: %s', i, len(config.stages), overrides)
+    previous = str(workdir / f'stage_{i}')
+    results = train_and_evaluate(stage, previous)
+  if jax.process_index() == 0:
+    (workdir / 'metrics.json').write_text((epath.Path(previous) / 'metrics.json').read_text())
+  return results
 
 
 def _flatten(d: dict, prefix: str = '') -> dict[str, Any]:

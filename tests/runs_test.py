@@ -7,7 +7,7 @@ import pytest
 import scipy.stats
 from conftest import tiny_config
 
-from skinjax import runs
+from skinjax import config_lib, runs
 
 # Seed 001, Appendix B: the standard CNN's search ranges.
 APPENDIX_B = (
@@ -60,7 +60,7 @@ def test_repeat_compare_and_search(data_dir, tmp_path, capsys):
   assert '| test/auroc | ' in (tmp_path / 'a' / 'summary.md').read_text()
   assert runs.repeat(config, tmp_path / 'a', num_seeds=2) == summary  # Finished runs are not run again.
 
-  smoothed = runs.with_overrides(config, {'loss.label_smoothing': 0.2})
+  smoothed = config_lib.with_overrides(config, {'loss.label_smoothing': 0.2})
   runs.repeat(smoothed, tmp_path / 'b', num_seeds=2)
   runs.main(['runs', 'compare', str(tmp_path / 'a'), str(tmp_path / 'b')])
   assert '| metric | A: a | B: b | p (A better, one-sided) |' in capsys.readouterr().out
@@ -77,4 +77,4 @@ def test_repeat_compare_and_search(data_dir, tmp_path, capsys):
   params = json.loads((tmp_path / 'search' / f'trial_{trials[0]["trial"]}' / 'params.json').read_text())
   assert params == trials[0]['params']
   with pytest.raises(KeyError, match="'optimizer.learning_rat' does not exist"):
-    runs.with_overrides(config, {'optimizer.learning_rat': 0.1})
+    config_lib.with_overrides(config, {'optimizer.learning_rat': 0.1})

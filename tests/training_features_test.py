@@ -16,7 +16,7 @@ import orbax.checkpoint as ocp
 import pytest
 from conftest import ROOT, tiny_config
 
-from skinjax import input_pipeline, losses, train
+from skinjax import config_lib, input_pipeline, losses, train
 
 
 def _loss_config(**fields):
@@ -196,3 +196,42 @@ def test_sigterm_checkpoints_and_a_rerun_resumes_exactly(data_dir, tmp_path):
   assert resumed.returncode == 0, err_b[-3000:]
   result = lambda out: out.split('RESULT', 1)[1]  # noqa: E731
   assert result(out_b) == result(out)
+
+
+def _saved(workdir):
+  with ocp.CheckpointManager(workdir / 'checkpoints') as mngr:
+    state = mngr.restore(mngr.latest_step(), args=ocp.args.Composite(state=ocp.args.StandardRestore()))['state']
+  return {part: _flat(state[part]) for part in ('params', 'model_state')}
+
+
+def _flat(tree):
+  return {'/'.join(train._names(p)): np.asarray(v) for p, v in jax.tree_util.tree_flatten_with_path(tree)[0]}
+
+
+def test_two_stages_frozen_backbone_then_fine_tuning(data_dir, tmp_path):
+  config = tiny_config(data_dir)
+  config.model.hidden = (16,)
+  config.update(eval_every_steps=100, checkpoint_every_steps=100)
+  config.stages = ({'freeze_backbone': True, 'optimizer.learning_rate': 1e-2}, {'optimizer.learning_rate': 1e-3})
+  results = train.train_and_evaluate(config, tmp_path)
+  assert (tmp_path / 'metrics.json').read_text() == (tmp_path / 'stage_2' / 'metrics.json').read_text()
+  assert 0 <= results['test']['auroc'] <= 1
+
+  info, _, _ = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
+  initial = train.Trainer(config_lib.with_overrides(config, {'stages': ()}), info, 6).initial_state
+  initial = {'params': _flat(initial.params.to_pure_dict()), 'model_state': _flat(initial.model_state.to_pure_dict())}
+  first, second = _saved(tmp_path / 'stage_1'), _saved(tmp_path / 'stage_2')
+  for part in ('params', 'model_state'):  # Weights, and batch-norm statistics.
+    for name, value in first[part].items():
+      frozen = name.startswith('backbone/')
+      assert np.array_equal(value, initial[part][name]) == frozen, name  # Only the new head learnt,
+      assert not np.array_equal(second[part][name], value), name  # then everything did.
+
+  # Weights of another network are refused, each mismatch named.
+  config.stages = ()
+  config.model.hidden = (8,)
+  config.init_from = str(tmp_path / 'stage_1')
+  with pytest.raises(
+    ValueError, match=r'does not fit params of this model: head/kernel has shape \(16, 2\), expected \(8, 2\); hidden/'
+  ):
+    train.train_and_evaluate(config, tmp_path / 'other')

@@ -1,6 +1,7 @@
 """Layers, blocks and networks; `build(name, ...)` makes any registered network."""
 
 from skinjax.models import cancernet_sca, cancernet_sca_dc_ac, mobilenet, resnet, standard_cnn  # noqa: F401
+from skinjax.models.heads import backbone_modules, in_backbone
 from skinjax.models.registry import build, names
 
-__all__ = ['build', 'names']
+__all__ = ['backbone_modules', 'build', 'in_backbone', 'names']

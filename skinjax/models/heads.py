@@ -74,3 +74,17 @@ class Headed(nnx.Module):
     if self.fusion == 'early':
       return self.head(self.hidden(jnp.concatenate([x, m], axis=-1)))
     return self.head(self.hidden(x)) + self.metadata_head(m)
+
+
+def backbone_modules(model: nnx.Module) -> list[nnx.Module]:
+  """The modules of `model` that a frozen backbone holds fixed: all but its head and the dropout
+  before it."""
+  root = model.backbone if isinstance(model, Headed) else model
+  return [child for name, child in nnx.iter_children(root) if name not in ('head', 'dropout')]
+
+
+def in_backbone(model: nnx.Module, path: tuple[str, ...]) -> bool:
+  """Whether the parameter at `path` (of `nnx.state(model)`) belongs to `backbone_modules`."""
+  if isinstance(model, Headed):
+    return path[0] == 'backbone' and path[1] not in ('head', 'dropout')
+  return path[0] not in ('head', 'dropout')
