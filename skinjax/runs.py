@@ -6,12 +6,15 @@ r"""Repeated runs, comparisons and random search, as seed 001 (Kim & Rocheteau, 
   python -m skinjax.runs compare /tmp/tl /tmp/scratch
   # Random search over the ranges in `config.search`, trials ranked by a validation metric.
   python -m skinjax.runs search --config=configs/transfer_meta.py:standard_cnn --workdir=/tmp/hp --num_trials=20
+  # Every combination in `config.grid` (seed 002: three networks x batch sizes 16, 32, 64).
+  python -m skinjax.runs grid --config=configs/isic2017_mobile.py --workdir=/tmp/mobile
 
 Every run has its own workdir below `--workdir` (`seed_<n>`, `trial_<n>`) and resumes where it
 stopped; a finished run is not trained again. Tables are written as `summary.md` / `summary.json`
-(repeat), `search.md` / `search.json` (search), and printed.
+(repeat), `search.md` / `search.json` (search, grid), and printed.
 """
 
+import itertools
 import json
 import math
 
@@ -28,7 +31,7 @@ flags.DEFINE_string('workdir', None, 'Where the runs (one workdir each) and the 
 config_flags.DEFINE_config_file('config', None, 'A config file, e.g. configs/scab.py:demo.', lock_config=True)
 flags.DEFINE_integer('num_seeds', 10, 'repeat: seeds config.seed, config.seed + 1, ...')
 flags.DEFINE_integer('num_trials', 20, 'search: trials drawn from config.search.')
-flags.DEFINE_string('rank_by', 'validation/auroc', 'search: the metric trials are ranked by (a loss ascending).')
+flags.DEFINE_string('rank_by', 'validation/auroc', 'search, grid: the metric trials are ranked by (a loss ascending).')
 
 
 def scalar_metrics(results: dict) -> dict[str, float]:
@@ -123,29 +126,48 @@ def compare(a: epath.Path, b: epath.Path) -> dict:
   return out
 
 
-def search(config, workdir: epath.Path, num_trials: int, rank_by: str) -> list[dict]:
-  if not config.get('search'):
-    raise ValueError('The config has no `search` ranges to draw trials from.')
-  trials = []
-  for i in range(num_trials):
-    params = sample(config.search, np.random.default_rng([config.seed, i]))
+def search(config, workdir: epath.Path, trials: list[dict], rank_by: str) -> list[dict]:
+  """Runs each trial's overrides in `workdir/trial_<n>` and ranks them by `rank_by`."""
+  results = []
+  for i, params in enumerate(trials):
     trial_dir = workdir / f'trial_{i}'
     trial_dir.mkdir(parents=True, exist_ok=True)
     (trial_dir / 'params.json').write_text(json.dumps(params, indent=2))
-    trials.append({'trial': i, 'params': params, 'metrics': _run(config_lib.with_overrides(config, params), trial_dir)})
+    results.append(
+      {'trial': i, 'params': params, 'metrics': _run(config_lib.with_overrides(config, params), trial_dir)}
+    )
+  if rank_by not in results[0]['metrics']:
+    raise ValueError(f'rank_by {rank_by!r} is not a metric of the runs; they have {sorted(results[0]["metrics"])}.')
   sign = -1 if 'loss' in rank_by else 1
-  if rank_by not in trials[0]['metrics']:
-    raise ValueError(f'rank_by {rank_by!r} is not a metric of the runs; they have {sorted(trials[0]["metrics"])}.')
-  trials.sort(key=lambda t: -sign * np.nan_to_num(t['metrics'][rank_by], nan=-sign * np.inf))
-  names = list(trials[0]['params'])
-  rows = [[t['trial'], *(f'{t["params"][n]:.4g}' for n in names), f'{t["metrics"][rank_by]:.4f}'] for t in trials]
-  _write(workdir, 'search', _markdown(['trial', *names, rank_by], rows), trials)
-  return trials
+  results.sort(key=lambda t: -sign * np.nan_to_num(t['metrics'][rank_by], nan=-sign * np.inf))
+  names = list(results[0]['params'])
+  rows = [[t['trial'], *(_cell(t['params'][n]) for n in names), f'{t["metrics"][rank_by]:.4f}'] for t in results]
+  _write(workdir, 'search', _markdown(['trial', *names, rank_by], rows), results)
+  return results
+
+
+def random_trials(config, num_trials: int) -> list[dict]:
+  """`num_trials` draws from the ranges in `config.search`, seeded by `config.seed`."""
+  if not config.get('search'):
+    raise ValueError('The config has no `search` ranges to draw trials from.')
+  return [sample(config.search, np.random.default_rng([config.seed, i])) for i in range(num_trials)]
+
+
+def grid_trials(config) -> list[dict]:
+  """Every combination of the values in `config.grid`: ((field, (value, ...)), ...)."""
+  if not config.get('grid'):
+    raise ValueError('The config has no `grid` of values to run.')
+  fields = [field for field, _ in config.grid]
+  return [dict(zip(fields, values, strict=True)) for values in itertools.product(*(v for _, v in config.grid))]
+
+
+def _cell(value) -> str:
+  return f'{value:.4g}' if isinstance(value, float) else str(value)
 
 
 def main(argv):
-  if len(argv) < 2 or argv[1] not in ('repeat', 'compare', 'search'):
-    raise app.UsageError('Usage: python -m skinjax.runs repeat|search --config=... --workdir=... | compare DIR_A DIR_B')
+  if len(argv) < 2 or argv[1] not in ('repeat', 'compare', 'search', 'grid'):
+    raise app.UsageError('Usage: python -m skinjax.runs repeat|search|grid --config=... --workdir=... | compare A B')
   command = argv[1]
   if command == 'compare':
     if len(argv) != 4:
@@ -158,8 +180,10 @@ def main(argv):
   workdir.mkdir(parents=True, exist_ok=True)
   if command == 'repeat':
     repeat(FLAGS.config, workdir, FLAGS.num_seeds)
+  elif command == 'search':
+    search(FLAGS.config, workdir, random_trials(FLAGS.config, FLAGS.num_trials), FLAGS.rank_by)
   else:
-    search(FLAGS.config, workdir, FLAGS.num_trials, FLAGS.rank_by)
+    search(FLAGS.config, workdir, grid_trials(FLAGS.config), FLAGS.rank_by)
 
 
 if __name__ == '__main__':

@@ -30,8 +30,8 @@ TINY = {
 }
 
 
-def load_config(arg: str = 'demo'):
-  spec = importlib.util.spec_from_file_location('scab_config', ROOT / 'configs' / 'scab.py')
+def load_config(arg: str = 'demo', name: str = 'scab'):
+  spec = importlib.util.spec_from_file_location(f'{name}_config', ROOT / 'configs' / f'{name}.py')
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   return module.get_config(arg)
@@ -48,9 +48,9 @@ def data_dir(tmp_path_factory) -> pathlib.Path:
   return path
 
 
-def tiny_config(data_dir):
-  """`configs/scab.py:demo` with the TINY overrides, reading from `data_dir`."""
-  config = load_config('demo')
+def tiny_config(data_dir, name: str = 'scab'):
+  """`configs/<name>.py:demo` with the TINY overrides, reading from `data_dir`."""
+  config = load_config('demo', name)
   for key, value in {**TINY, 'dataset.data_dir': str(data_dir)}.items():
     *parents, leaf = key.split('.')
     node = config

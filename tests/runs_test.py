@@ -71,10 +71,20 @@ def test_repeat_compare_and_search(data_dir, tmp_path, capsys):
   )
 
   config.search = (('optimizer.learning_rate', 'log10', 1e-4, 1e-2), ('loss.label_smoothing', 'linear', 0.0, 0.2))
-  trials = runs.search(config, tmp_path / 'search', num_trials=2, rank_by='validation/log_loss')
+  trials = runs.search(config, tmp_path / 'search', runs.random_trials(config, 2), rank_by='validation/log_loss')
   losses = [t['metrics']['validation/log_loss'] for t in trials]
   assert losses == sorted(losses)  # A loss ranks ascending.
   params = json.loads((tmp_path / 'search' / f'trial_{trials[0]["trial"]}' / 'params.json').read_text())
   assert params == trials[0]['params']
   with pytest.raises(KeyError, match="'optimizer.learning_rat' does not exist"):
     config_lib.with_overrides(config, {'optimizer.learning_rat': 0.1})
+
+
+def test_grid_is_every_combination():
+  config = tiny_config('/unused')
+  config.grid = (('model.name', ('mobilenet_v1', 'mobilenet_v2')), ('batch_size', (16, 32, 64)))
+  trials = runs.grid_trials(config)
+  assert len(trials) == 6 and trials[0] == {'model.name': 'mobilenet_v1', 'batch_size': 16}
+  assert {(t['model.name'], t['batch_size']) for t in trials} == {
+    (m, b) for m in ('mobilenet_v1', 'mobilenet_v2') for b in (16, 32, 64)
+  }
