@@ -33,7 +33,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from skinjax import config_lib, input_pipeline, losses, metrics, models
+from skinjax import config_lib, input_pipeline, losses, metrics, models, weights
 from skinjax.models.layers import Normalize
 
 # Compute dtypes of `config.precision`; parameters and optimizer state stay float32.
@@ -152,8 +152,10 @@ class Trainer:
       num_classes=info.num_classes,
       metadata_features=metadata_features,
       rngs=nnx.Rngs(params=config.seed, dropout=config.seed + 1),
-      **{k: v for k, v in config.model.items() if k != 'name'},
+      **{k: v for k, v in config.model.items() if k not in ('name', 'pretrained')},
     )
+    if config.model.pretrained:  # ImageNet weights for all but the (new) classifier.
+      weights.load_pretrained(model.backbone if hasattr(model, 'backbone') else model, config.model.name, ('head',))
     dtype = PRECISIONS[config.precision]
     for _, module in model.iter_modules():
       if isinstance(module, Normalize):
@@ -162,7 +164,7 @@ class Trainer:
     tx = create_optimizer(config, total_steps)
     if config.freeze_backbone:
       frozen = jax.tree_util.tree_map_with_path(
-        lambda path, _: 'frozen' if models.in_backbone(model, _names(path)) else 'train', params
+        lambda path, _: 'frozen' if models.in_backbone(model, weights.path_names(path)) else 'train', params
       )
       tx = optax.multi_transform({'train': tx, 'frozen': optax.set_to_zero()}, frozen)
     state = TrainState(
@@ -212,12 +214,6 @@ class Trainer:
     return metrics.classification_metrics(np.concatenate(probs)[keep], np.concatenate(labels)[keep], info.class_names)
 
 
-def _names(path) -> tuple[str, ...]:
-  """A pytree path as names: ('layers', '0', 'conv', 'kernel'), leaving out nnx's 'value'."""
-  names = (str(getattr(k, 'key', getattr(k, 'name', getattr(k, 'idx', k)))) for k in path)
-  return tuple(n for n in names if n != 'value')
-
-
 def init_from(workdir: str, trainer: Trainer) -> TrainState:
   """The trainer's initial state with the parameters and batch statistics of the latest
   checkpoint of another run in `workdir` (an earlier stage, say). Names and shapes must match;
@@ -228,28 +224,11 @@ def init_from(workdir: str, trainer: Trainer) -> TrainState:
       raise FileNotFoundError(f'init_from: there is no checkpoint in {path}.')
     saved = mngr.restore(mngr.latest_step(), args=ocp.args.Composite(state=ocp.args.StandardRestore()))['state']
   state = trainer.initial_state
-  loaded = {}
-  for part in ('params', 'model_state'):
-    theirs = {_names(p): v for p, v in jax.tree_util.tree_flatten_with_path(saved[part])[0]}
-    pure = getattr(state, part).to_pure_dict()
-    ours = {_names(p): v for p, v in jax.tree_util.tree_flatten_with_path(pure)[0]}
-    problems = [f'missing {"/".join(k)}' for k in ours.keys() - theirs.keys()]
-    problems += [f'unexpected {"/".join(k)}' for k in theirs.keys() - ours.keys()]
-    problems += [
-      f'{"/".join(k)} has shape {theirs[k].shape}, expected {ours[k].shape}'
-      for k in ours.keys() & theirs.keys()
-      if theirs[k].shape != ours[k].shape
-    ]
-    if problems:
-      raise ValueError(f'init_from {path} does not fit {part} of this model: ' + '; '.join(sorted(problems)[:20]))
-    values = jax.tree_util.tree_map_with_path(lambda p, v, t=theirs: np.asarray(t[_names(p)], v.dtype), pure)
-    loaded[part] = jax.tree.map(lambda x: x, getattr(state, part))
-    loaded[part].replace_by_pure_dict(values)
-  ema = loaded['params'] if state.ema_params is not None else None
+  params = weights.fill(state.params, weights.flatten(saved['params']), f'init_from {path} (parameters)')
+  stats = weights.fill(state.model_state, weights.flatten(saved['model_state']), f'init_from {path} (statistics)')
+  ema = params if state.ema_params is not None else None
   logging.info('Initialised parameters and batch statistics from %s.', path)
-  return jax.device_put(
-    state.replace(params=loaded['params'], model_state=loaded['model_state'], ema_params=ema), trainer.replicated
-  )
+  return jax.device_put(state.replace(params=params, model_state=stats, ema_params=ema), trainer.replicated)
 
 
 class DevicePrefetch:

@@ -16,6 +16,7 @@ def _batches(it, n):
 
 def test_same_seed_same_batches(data_dir):
   config = tiny_config(data_dir)
+  config.dataset.sampling = 'uniform'
   runs = [input_pipeline.get_datasets(config.dataset, 16, seed)[1] for seed in (0, 0, 1)]
   a, b, c = (_batches(it, 8) for it in runs)  # 8 batches of 16 cross an epoch of 96.
   for x, y in zip(a, b, strict=True):
@@ -187,6 +188,7 @@ def test_class_weights():
 
 def _order(labels, batch=10, **fields):
   config = tiny_config('/unused').dataset
+  config.sampling = 'uniform'
   for k, v in fields.items():
     config[k] = v
   return input_pipeline.EpochOrder(np.array(labels), config, ('benign', 'malignant'), batch, seed=0)

@@ -70,9 +70,15 @@ def test_registry():
 
 @pytest.mark.parametrize(
   'name, params',
-  [('mobilenet_v2', 3_504_872), ('resnet18', 11_689_512), ('resnet34', 21_797_672), ('resnet50', 25_557_032)],
+  [
+    ('mobilenet_v2', 3_504_872),
+    ('resnet18', 11_689_512),
+    ('resnet34', 21_797_672),
+    ('resnet50', 25_557_032),
+    ('efficientnet_lite0', 4_652_008),  # timm.
+  ],
 )
-def test_baselines_match_torchvision_parameter_counts(name, params):
+def test_baselines_match_torchvision_and_timm_parameter_counts(name, params):
   assert summary.num_params(models.build(name, num_classes=1000, rngs=nnx.Rngs(0))) == params
 
 

@@ -5,20 +5,9 @@ import json
 import numpy as np
 import pytest
 import scipy.stats
-from conftest import tiny_config
+from conftest import load_config, tiny_config
 
 from skinjax import config_lib, runs
-
-# Seed 001, Appendix B: the standard CNN's search ranges.
-APPENDIX_B = (
-  ('model.dropout', 'linear', 0.0, 0.5),
-  ('batch_size', 'log2', 4, 512),
-  ('model.kernel_size', 'linear', 2, 5),
-  ('optimizer.learning_rate', 'log10', 1e-3, 1e-2),
-  ('model.num_layers', 'linear', 5, 10),
-  ('model.pool_size', 'linear', 3, 4),
-  ('model.filters', 'linear', 6, 12),
-)
 
 
 def test_summary_is_the_mean_with_a_students_t_interval():
@@ -37,8 +26,9 @@ def test_one_sided_t_test():
 
 
 def test_appendix_b_ranges_are_drawn_on_their_scales():
-  draws = [runs.sample(APPENDIX_B, np.random.default_rng([0, i])) for i in range(300)]
-  assert draws[0] == runs.sample(APPENDIX_B, np.random.default_rng([0, 0]))  # Seeded.
+  appendix_b = load_config('standard_cnn', 'transfer_meta').search  # Seed 001's ranges.
+  draws = [runs.sample(appendix_b, np.random.default_rng([0, i])) for i in range(300)]
+  assert draws[0] == runs.sample(appendix_b, np.random.default_rng([0, 0]))  # Seeded.
   batch = np.array([d['batch_size'] for d in draws])
   assert set(batch) <= {2**k for k in range(2, 10)} and len(set(batch)) >= 7
   lr = np.array([d['optimizer.learning_rate'] for d in draws])

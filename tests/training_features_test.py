@@ -16,7 +16,7 @@ import orbax.checkpoint as ocp
 import pytest
 from conftest import ROOT, tiny_config
 
-from skinjax import config_lib, input_pipeline, losses, train
+from skinjax import config_lib, input_pipeline, losses, train, weights
 
 
 def _loss_config(**fields):
@@ -205,7 +205,7 @@ def _saved(workdir):
 
 
 def _flat(tree):
-  return {'/'.join(train._names(p)): np.asarray(v) for p, v in jax.tree_util.tree_flatten_with_path(tree)[0]}
+  return {'/'.join(weights.path_names(p)): np.asarray(v) for p, v in jax.tree_util.tree_flatten_with_path(tree)[0]}
 
 
 def test_two_stages_frozen_backbone_then_fine_tuning(data_dir, tmp_path):
@@ -232,6 +232,6 @@ def test_two_stages_frozen_backbone_then_fine_tuning(data_dir, tmp_path):
   config.model.hidden = (8,)
   config.init_from = str(tmp_path / 'stage_1')
   with pytest.raises(
-    ValueError, match=r'does not fit params of this model: head/kernel has shape \(16, 2\), expected \(8, 2\); hidden/'
+    ValueError, match=r'does not fit this network: head/kernel has shape \(16, 2\), expected \(8, 2\); hidden/'
   ):
     train.train_and_evaluate(config, tmp_path / 'other')

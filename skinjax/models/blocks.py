@@ -109,7 +109,8 @@ class DepthwiseSeparable(nnx.Module):
 
 
 class InvertedResidual(nnx.Module):
-  """MobileNetV2 block: expand, depthwise, optional squeeze-excite, linear bottleneck."""
+  """MobileNetV2 block: expand, depthwise (`kernel_size`), optional squeeze-excite, linear
+  bottleneck; residual when the shape is kept."""
 
   def __init__(
     self,
@@ -118,12 +119,13 @@ class InvertedResidual(nnx.Module):
     strides: int = 1,
     expand_ratio: int = 6,
     se_ratio: float = 0.0,
+    kernel_size: int = 3,
     *,
     rngs: nnx.Rngs,
   ):
     hidden = in_channels * expand_ratio
     layers = [ConvBN(in_channels, hidden, 1, act=nnx.relu6, rngs=rngs)] if expand_ratio != 1 else []
-    layers.append(ConvBN(hidden, hidden, 3, strides, groups=hidden, act=nnx.relu6, rngs=rngs))
+    layers.append(ConvBN(hidden, hidden, kernel_size, strides, groups=hidden, act=nnx.relu6, rngs=rngs))
     if se_ratio:
       layers.append(SqueezeExcite(hidden, max(1, int(in_channels * se_ratio)), rngs=rngs))
     layers.append(ConvBN(hidden, out_channels, 1, act=None, rngs=rngs))

