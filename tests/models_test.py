@@ -75,6 +75,7 @@ def test_registry():
     ('resnet18', 11_689_512),
     ('resnet34', 21_797_672),
     ('resnet50', 25_557_032),
+    ('densenet121', 7_978_856),
     ('efficientnet_lite0', 4_652_008),  # timm.
   ],
 )
