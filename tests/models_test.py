@@ -75,7 +75,14 @@ def test_registry():
     ('resnet18', 11_689_512),
     ('resnet34', 21_797_672),
     ('resnet50', 25_557_032),
+    ('resnext50_32x4d', 25_028_904),
+    ('vgg16', 138_357_544),
+    ('squeezenet1_1', 1_235_496),
     ('densenet121', 7_978_856),
+    ('efficientnet_b0', 5_288_548),
+    ('efficientnet_b1', 7_794_184),
+    ('efficientnet_b2', 9_109_994),
+    ('efficientnet_b3', 12_233_232),
     ('efficientnet_lite0', 4_652_008),  # timm.
   ],
 )

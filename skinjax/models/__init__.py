@@ -1,6 +1,15 @@
 """Layers, blocks and networks; `build(name, ...)` makes any registered network."""
 
-from skinjax.models import cancernet_sca, cancernet_sca_dc_ac, densenet, efficientnet, mobilenet, resnet, standard_cnn  # noqa: F401
+from skinjax.models import (  # noqa: F401  (registers them)
+  cancernet_sca,
+  cancernet_sca_dc_ac,
+  densenet,
+  efficientnet,
+  mobilenet,
+  resnet,
+  standard_cnn,
+  vgg,
+)
 from skinjax.models.heads import backbone_modules, in_backbone
 from skinjax.models.registry import build, names
 

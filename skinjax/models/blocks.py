@@ -86,13 +86,14 @@ class PEPE(nnx.Module):
 class SqueezeExcite(nnx.Module):
   """Squeeze-and-excitation (Hu et al., 2018): channel gates from globally pooled features."""
 
-  def __init__(self, channels: int, reduced: int, *, rngs: nnx.Rngs):
+  def __init__(self, channels: int, reduced: int, *, act: Activation = nnx.relu, rngs: nnx.Rngs):
     self.reduce = nnx.Conv(channels, reduced, (1, 1), rngs=rngs)
     self.expand = nnx.Conv(reduced, channels, (1, 1), rngs=rngs)
+    self.act = act
 
   def __call__(self, x: jax.Array) -> jax.Array:
     s = jnp.mean(x, axis=(1, 2), keepdims=True)
-    return x * nnx.sigmoid(self.expand(nnx.relu(self.reduce(s))))
+    return x * nnx.sigmoid(self.expand(self.act(self.reduce(s))))
 
 
 class DepthwiseSeparable(nnx.Module):
@@ -109,8 +110,8 @@ class DepthwiseSeparable(nnx.Module):
 
 
 class InvertedResidual(nnx.Module):
-  """MobileNetV2 block: expand, depthwise (`kernel_size`), optional squeeze-excite, linear
-  bottleneck; residual when the shape is kept."""
+  """MobileNetV2 / EfficientNet block: expand, depthwise (`kernel_size`), optional
+  squeeze-excite, linear bottleneck, each with `act`; residual when the shape is kept."""
 
   def __init__(
     self,
@@ -121,13 +122,14 @@ class InvertedResidual(nnx.Module):
     se_ratio: float = 0.0,
     kernel_size: int = 3,
     *,
+    act: Activation = nnx.relu6,
     rngs: nnx.Rngs,
   ):
     hidden = in_channels * expand_ratio
-    layers = [ConvBN(in_channels, hidden, 1, act=nnx.relu6, rngs=rngs)] if expand_ratio != 1 else []
-    layers.append(ConvBN(hidden, hidden, kernel_size, strides, groups=hidden, act=nnx.relu6, rngs=rngs))
+    layers = [ConvBN(in_channels, hidden, 1, act=act, rngs=rngs)] if expand_ratio != 1 else []
+    layers.append(ConvBN(hidden, hidden, kernel_size, strides, groups=hidden, act=act, rngs=rngs))
     if se_ratio:
-      layers.append(SqueezeExcite(hidden, max(1, int(in_channels * se_ratio)), rngs=rngs))
+      layers.append(SqueezeExcite(hidden, max(1, int(in_channels * se_ratio)), act=act, rngs=rngs))
     layers.append(ConvBN(hidden, out_channels, 1, act=None, rngs=rngs))
     self.layers = nnx.Sequential(*layers)
     self.residual = strides == 1 and in_channels == out_channels

@@ -1,5 +1,6 @@
 """ResNets (He et al., 2016) as in torchvision (v1.5: stride in the 3x3 convolution), with 1000
-classes: ResNet-18 11,689,512, ResNet-34 21,797,672, ResNet-50 25,557,032 parameters."""
+classes: ResNet-18 11,689,512, ResNet-34 21,797,672, ResNet-50 25,557,032 parameters, and
+ResNeXt-50 32x4d (Xie et al., 2017; grouped 3x3 convolutions) 25,028,904."""
 
 import jax
 import jax.numpy as jnp
@@ -13,14 +14,24 @@ class Block(nnx.Module):
   """Residual block with a projection shortcut where shapes change: 'basic' (two 3x3, the first
   strided) or 'bottleneck' (1x1 reduce, 3x3 strided, 1x1 expand by 4)."""
 
-  def __init__(self, in_channels: int, width: int, strides: int, kind: str, *, rngs: nnx.Rngs):
-    out = EXPANSION[kind] * width
+  def __init__(
+    self,
+    in_channels: int,
+    planes: int,
+    strides: int,
+    kind: str,
+    groups: int = 1,
+    base_width: int = 64,
+    *,
+    rngs: nnx.Rngs,
+  ):
+    out, width = EXPANSION[kind] * planes, planes * base_width // 64 * groups
     if kind == 'basic':
       layers = [ConvBN(in_channels, width, 3, strides, rngs=rngs), ConvBN(width, out, 3, act=None, rngs=rngs)]
     else:
       layers = [
         ConvBN(in_channels, width, 1, rngs=rngs),
-        ConvBN(width, width, 3, strides, rngs=rngs),
+        ConvBN(width, width, 3, strides, groups=groups, rngs=rngs),
         ConvBN(width, out, 1, act=None, rngs=rngs),
       ]
     self.layers = nnx.Sequential(*layers)
@@ -36,15 +47,25 @@ EXPANSION = {'basic': 1, 'bottleneck': 4}
 
 
 class ResNet(Classifier):
-  def __init__(self, depths: tuple[int, ...], kind: str, *, num_classes: int, dropout: float = 0.0, rngs: nnx.Rngs):
+  def __init__(
+    self,
+    depths: tuple[int, ...],
+    kind: str,
+    groups: int = 1,
+    base_width: int = 64,
+    *,
+    num_classes: int,
+    dropout: float = 0.0,
+    rngs: nnx.Rngs,
+  ):
     self.normalize = Normalize()
     self.stem = ConvBN(3, 64, 7, 2, rngs=rngs)
     blocks, channels = [], 64
     for stage, depth in enumerate(depths):
-      width = 64 * 2**stage
+      planes = 64 * 2**stage
       for i in range(depth):
-        blocks.append(Block(channels, width, 2 if stage > 0 and i == 0 else 1, kind, rngs=rngs))
-        channels = EXPANSION[kind] * width
+        blocks.append(Block(channels, planes, 2 if stage > 0 and i == 0 else 1, kind, groups, base_width, rngs=rngs))
+        channels = EXPANSION[kind] * planes
     self.blocks = nnx.Sequential(*blocks)
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(channels, num_classes, rngs=rngs)
@@ -68,3 +89,8 @@ def resnet34(*, num_classes: int, rngs: nnx.Rngs, dropout: float = 0.0) -> ResNe
 @register('resnet50')
 def resnet50(*, num_classes: int, rngs: nnx.Rngs, dropout: float = 0.0) -> ResNet:
   return ResNet((3, 4, 6, 3), 'bottleneck', num_classes=num_classes, dropout=dropout, rngs=rngs)
+
+
+@register('resnext50_32x4d')
+def resnext50_32x4d(*, num_classes: int, rngs: nnx.Rngs, dropout: float = 0.0) -> ResNet:
+  return ResNet((3, 4, 6, 3), 'bottleneck', 32, 4, num_classes=num_classes, dropout=dropout, rngs=rngs)
