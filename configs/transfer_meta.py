@@ -43,7 +43,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   aug.brightness.update(p=0.5, delta=0.1)
   aug.saturation.update(p=0.5, delta=0.1)
   config.model.name = arg.model
-  config.model.pretrained = arg.model in weights.PRETRAINED
+  config.model.pretrained = 'imagenet' if arg.model in weights.PRETRAINED else ''
   config.model.fusion = 'early'
   config.optimizer.name = 'adam'
   config.optimizer.learning_rate = 1e-4
@@ -55,7 +55,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   if arg.standard_cnn:  # Appendix B's final values.
     config.model.update(
-      name='standard_cnn', pretrained=False, dropout=0.4, num_layers=5, kernel_size=4, pool_size=3, filters=11
+      name='standard_cnn', pretrained='', dropout=0.4, num_layers=5, kernel_size=4, pool_size=3, filters=11
     )
     config.optimizer.learning_rate = 0.00977
     config.batch_size = 8

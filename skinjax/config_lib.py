@@ -87,7 +87,7 @@ def base_config() -> ml_collections.ConfigDict:
   config.model = ml_collections.ConfigDict()
   config.model.name = ''  # A registered network (skinjax.models.names()).
   config.model.dropout = 0.0
-  config.model.pretrained = False  # Start from ImageNet weights (skinjax.weights.PRETRAINED).
+  config.model.pretrained = ''  # 'imagenet' (skinjax.weights.PRETRAINED) or a weights file to start from.
   config.model.hidden = ()  # Dense layers of a new head (each with batch norm and ReLU).
   config.model.fusion = 'none'  # Or 'early' / 'late' fusion of encoded age, sex and site.
   config.precision = 'float32'  # Or 'bfloat16' compute (float32 weights and optimizer state).

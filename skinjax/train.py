@@ -154,8 +154,9 @@ class Trainer:
       rngs=nnx.Rngs(params=config.seed, dropout=config.seed + 1),
       **{k: v for k, v in config.model.items() if k not in ('name', 'pretrained')},
     )
-    if config.model.pretrained:  # ImageNet weights for all but the (new) classifier.
-      weights.load_pretrained(model.backbone if hasattr(model, 'backbone') else model, config.model.name, ('head',))
+    if config.model.pretrained:  # All but the (new) classifier.
+      backbone = model.backbone if hasattr(model, 'backbone') else model
+      weights.load_pretrained(backbone, config.model.name, config.model.pretrained, skip=('head',))
     dtype = PRECISIONS[config.precision]
     for _, module in model.iter_modules():
       if isinstance(module, Normalize):

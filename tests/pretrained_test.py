@@ -50,7 +50,7 @@ def test_a_new_head_is_skipped_only_when_asked():
   with pytest.raises(ValueError, match=r'does not fit this network: head/bias has shape \(1000,\), expected \(2,\)'):
     weights.load_pretrained(model, 'efficientnet_lite0')
   head = np.asarray(model.head.kernel[...])
-  weights.load_pretrained(model, 'efficientnet_lite0', skip=('head',))
+  weights.load_pretrained(model, 'efficientnet_lite0', 'imagenet', skip=('head',))
   np.testing.assert_array_equal(model.head.kernel[...], head)  # Kept as initialised.
   assert float(jnp.abs(model.layers.layers[0].norm.mean[...]).sum()) > 0  # Batch statistics loaded.
   with pytest.raises(ValueError, match="No ImageNet weights for 'resnet50'"):
@@ -84,3 +84,24 @@ def test_zip_format_state_dicts_are_read(tmp_path):
   loaded = torch_pickle.load_state_dict(tmp_path / 'x.pth')
   np.testing.assert_array_equal(loaded['a.weight'], np.arange(12.0).reshape(3, 4).T)
   assert loaded['b'].dtype == np.int64 and list(loaded['b']) == [1, 2]
+
+
+@pytest.mark.parametrize('suffix', ['.keras', '.h5'])
+def test_keras_mobilenet_converts_with_the_same_logits(tmp_path, suffix):
+  import keras
+
+  reference = keras.applications.MobileNet(weights=None, input_shape=(64, 64, 3), classifier_activation=None)
+  rng = np.random.default_rng(0)
+  for layer in reference.layers:  # Random statistics and biases too, so that each one is checked.
+    layer.set_weights([rng.normal(0.0, 0.1, w.shape) + (1.0 if 'variance' in w.name else 0.0) for w in layer.weights])
+  path = str(tmp_path / f'mobilenet{suffix}')
+  reference.save(path)
+  images = rng.integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
+  expected = np.asarray(reference(images.astype(np.float32) / 127.5 - 1.0))
+
+  model = models.build('mobilenet_v1', num_classes=1000, rngs=nnx.Rngs(0))
+  weights.load_pretrained(model, 'mobilenet_v1', path)
+  model.eval()
+  np.testing.assert_allclose(model(jnp.asarray(images)), expected, atol=1e-4, rtol=1e-4)
+  with pytest.raises(ValueError, match=r"Cannot convert .*mobilenet.* into 'resnet50'; skinjax converts"):
+    weights.load_pretrained(models.build('resnet50', num_classes=2, rngs=nnx.Rngs(0)), 'resnet50', path)

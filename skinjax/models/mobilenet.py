@@ -33,7 +33,7 @@ class MobileNetV2(Classifier):
 @register('mobilenet_v1')
 class MobileNetV1(Classifier):
   def __init__(self, *, num_classes: int, dropout: float = 1e-3, rngs: nnx.Rngs):
-    self.normalize = Normalize()
+    self.normalize = Normalize((127.5,) * 3, (127.5,) * 3)  # Keras' preprocessing: [-1, 1].
     layers, channels = [ConvBN(3, 32, 3, 2, act=nnx.relu6, rngs=rngs)], 32
     for c, s in V1_BLOCKS:
       layers.append(DepthwiseSeparable(channels, c, s, act=nnx.relu6, rngs=rngs))

