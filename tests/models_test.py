@@ -79,6 +79,9 @@ def test_registry():
     ('vgg16', 138_357_544),
     ('squeezenet1_1', 1_235_496),
     ('densenet121', 7_978_856),
+    ('mnasnet1_0', 4_383_312),
+    ('shufflenet_v2_x1_0', 2_278_604),
+    ('googlenet', 6_624_904),  # Without the auxiliary classifiers, as torchvision's weights.
     ('efficientnet_b0', 5_288_548),
     ('efficientnet_b1', 7_794_184),
     ('efficientnet_b2', 9_109_994),

@@ -76,6 +76,7 @@ def fusion_data(tmp_path_factory):
 def _fit(data_dir, steps=50, **fields):
   config = tiny_config(data_dir)
   config.dataset.builder_config.update(num_train=800, num_test=400)
+  config.dataset.sampling = 'uniform'
   config.update(batch_size=32)
   config.optimizer.warmup_steps = 5
   for key, value in fields.items():

@@ -5,8 +5,10 @@ from skinjax.models import (  # noqa: F401  (registers them)
   cancernet_sca_dc_ac,
   densenet,
   efficientnet,
+  inception,
   mobilenet,
   resnet,
+  shufflenet,
   standard_cnn,
   vgg,
 )

@@ -137,3 +137,9 @@ class ConvBN(nnx.Module):
   def __call__(self, x: jax.Array) -> jax.Array:
     x = self.norm(self.conv(x))
     return x if self.act is None else self.act(x)
+
+
+def max_pool_ceil(x: jax.Array, window: int = 3, strides: int = 2) -> jax.Array:
+  """Max pooling with torch's ceil_mode=True: a partial window at the end of each row and column."""
+  pads = [(0, -(size - window) % strides) for size in x.shape[1:3]]
+  return nnx.max_pool(x, (window, window), (strides, strides), padding=pads)

@@ -1,6 +1,6 @@
-"""MobileNetV1 (Howard et al., 2017) as in Keras Applications: 4,231,976 trainable parameters
-(4,253,864 with batch-norm statistics) with 1000 classes; MobileNetV2 (Sandler et al., 2018) as in
-torchvision: 3,504,872 parameters."""
+"""Mobile networks, with 1000 classes: MobileNetV1 (Howard et al., 2017) as in Keras Applications,
+4,231,976 trainable parameters (4,253,864 with batch-norm statistics); MobileNetV2 (Sandler et
+al., 2018) and MnasNet-1.0 (Tan et al., 2019) as in torchvision, 3,504,872 and 4,383,312."""
 
 from flax import nnx
 
@@ -41,3 +41,27 @@ class MobileNetV1(Classifier):
     self.layers = nnx.Sequential(*layers)
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(channels, num_classes, rngs=rngs)  # Keras: a 1x1 convolution with bias.
+
+
+# MnasNet-1.0's stacks: (expansion, kernel size, first stride, output channels, repeats).
+MNASNET = ((3, 3, 2, 24, 3), (3, 5, 2, 40, 3), (6, 5, 2, 80, 3), (6, 3, 1, 96, 2), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
+
+
+@register('mnasnet1_0')
+class MnasNet(Classifier):
+  def __init__(self, *, num_classes: int, dropout: float = 0.2, rngs: nnx.Rngs):
+    self.normalize = Normalize()
+    layers = [
+      ConvBN(3, 32, 3, 2, rngs=rngs),
+      ConvBN(32, 32, 3, groups=32, rngs=rngs),  # Depthwise.
+      ConvBN(32, 16, 1, act=None, rngs=rngs),
+    ]
+    channels = 16
+    for t, k, s, c, n in MNASNET:
+      for i in range(n):
+        layers.append(InvertedResidual(channels, c, s if i == 0 else 1, t, 0.0, k, act=nnx.relu, rngs=rngs))
+        channels = c
+    layers.append(ConvBN(channels, 1280, 1, rngs=rngs))
+    self.layers = nnx.Sequential(*layers)
+    self.dropout = nnx.Dropout(dropout, rngs=rngs)
+    self.head = nnx.Linear(1280, num_classes, rngs=rngs)

@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from skinjax.models.layers import Classifier, Normalize
+from skinjax.models.layers import Classifier, Normalize, max_pool_ceil
 from skinjax.models.registry import register
 
 VGG16 = (64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M')
@@ -75,9 +75,9 @@ class SqueezeNet(Classifier):
     self.head = nnx.Linear(512, num_classes, rngs=rngs)
 
   def feature_map(self, x: jax.Array) -> jax.Array:
-    x = _max_pool_ceil(nnx.relu(self.stem(self.normalize(x))))
+    x = max_pool_ceil(nnx.relu(self.stem(self.normalize(x))))
     for fire in self.fires:
-      x = _max_pool_ceil(x) if fire == 'M' else fire(x)
+      x = max_pool_ceil(x) if fire == 'M' else fire(x)
     return x
 
   def features(self, x: jax.Array) -> jax.Array:
@@ -86,10 +86,3 @@ class SqueezeNet(Classifier):
 
   def __call__(self, x: jax.Array) -> jax.Array:
     return jnp.mean(nnx.relu(self.head(self.dropout(self.feature_map(x)))), axis=(1, 2))
-
-
-def _max_pool_ceil(x: jax.Array) -> jax.Array:
-  """3x3 max pooling with stride 2 and torch's ceil_mode=True (a partial window at the end)."""
-  h, w = x.shape[1:3]
-  pad_h, pad_w = (-(h - 3) % 2), (-(w - 3) % 2)
-  return nnx.max_pool(x, (3, 3), (2, 2), padding=((0, pad_h), (0, pad_w)))
