@@ -4,7 +4,7 @@ Reproduces the paper's training setup for its Table 1 and 2 rows: the published 
 (17,327 / 436 / 442 images in the published lists), 224x224 inputs, flips, Adam with learning
 rate 1e-4 (beta1 = the paper's "momentum" 0.9), 80 epochs, batch rebalancing (half of every
 batch malignant). `model` picks SCa-A/B/C (`cancernet_sca_a|b|c`) or a baseline the paper
-compares with (`mobilenet_v2`, `resnet50`, `densenet121`; Inception V3 is not built yet).
+compares with (`mobilenet_v2`, `resnet50`, `densenet121`, `inception_v3`).
 
   python -m skinjax.main --config=configs/scab.py --workdir=/tmp/scab
   python -m skinjax.main --config=configs/scab.py:model=cancernet_sca_c --workdir=/tmp/scac

@@ -93,11 +93,13 @@ def test_baselines_match_torchvision_and_timm_parameter_counts(name, params):
   assert summary.num_params(models.build(name, num_classes=1000, rngs=nnx.Rngs(0))) == params
 
 
-def test_mobilenet_v1_matches_keras_applications():
-  model = models.build('mobilenet_v1', num_classes=1000, rngs=nnx.Rngs(0))
-  assert summary.num_params(model) == 4_231_976  # Keras: trainable.
+@pytest.mark.parametrize(
+  'name, trainable, total', [('mobilenet_v1', 4_231_976, 4_253_864), ('inception_v3', 23_817_352, 23_851_784)]
+)
+def test_keras_applications_parameter_counts(name, trainable, total):
+  model = models.build(name, num_classes=1000, rngs=nnx.Rngs(0))
   statistics = sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.BatchStat)))
-  assert summary.num_params(model) + statistics == 4_253_864  # Keras: total.
+  assert (summary.num_params(model), summary.num_params(model) + statistics) == (trainable, total)
 
 
 def test_standard_cnn_is_seed_001s_searched_network():

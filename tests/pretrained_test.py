@@ -86,22 +86,42 @@ def test_zip_format_state_dicts_are_read(tmp_path):
   assert loaded['b'].dtype == np.int64 and list(loaded['b']) == [1, 2]
 
 
-@pytest.mark.parametrize('suffix', ['.keras', '.h5'])
-def test_keras_mobilenet_converts_with_the_same_logits(tmp_path, suffix):
+def _random_keras_model(application, size: int, path: str):
+  """A Keras Applications network with random weights, statistics and biases (so that each one
+  is checked), saved at `path`; and a function giving its logits for uint8 images."""
+  reference = application(weights=None, input_shape=(size, size, 3), classifier_activation=None)
+  rng = np.random.default_rng(0)
+  for layer in reference.layers:  # Kernels scaled by fan-in, so that 94 layers keep activations near 1.
+    layer.set_weights(
+      [
+        rng.normal(0.0, 1 / np.sqrt(np.prod(w.shape[:-1])) if len(w.shape) > 1 else 0.1, w.shape)
+        + (1.0 if 'variance' in w.name else 0.0)
+        for w in layer.weights
+      ]
+    )
+  reference.save(path)
+  return lambda images: np.asarray(reference(images.astype(np.float32) / 127.5 - 1.0))
+
+
+@pytest.mark.parametrize(
+  'name, application, size, suffix',
+  [
+    ('mobilenet_v1', 'MobileNet', 64, '.keras'),
+    ('mobilenet_v1', 'MobileNet', 64, '.h5'),
+    ('inception_v3', 'InceptionV3', 75, '.keras'),
+  ],
+)
+def test_keras_applications_convert_with_the_same_logits(tmp_path, name, application, size, suffix):
   import keras
 
-  reference = keras.applications.MobileNet(weights=None, input_shape=(64, 64, 3), classifier_activation=None)
-  rng = np.random.default_rng(0)
-  for layer in reference.layers:  # Random statistics and biases too, so that each one is checked.
-    layer.set_weights([rng.normal(0.0, 0.1, w.shape) + (1.0 if 'variance' in w.name else 0.0) for w in layer.weights])
-  path = str(tmp_path / f'mobilenet{suffix}')
-  reference.save(path)
-  images = rng.integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
-  expected = np.asarray(reference(images.astype(np.float32) / 127.5 - 1.0))
-
-  model = models.build('mobilenet_v1', num_classes=1000, rngs=nnx.Rngs(0))
-  weights.load_pretrained(model, 'mobilenet_v1', path)
+  path = str(tmp_path / f'{name}{suffix}')
+  keras_logits = _random_keras_model(getattr(keras.applications, application), size, path)
+  images = np.random.default_rng(1).integers(0, 256, (2, size, size, 3), dtype=np.uint8)
+  model = models.build(name, num_classes=1000, rngs=nnx.Rngs(0))
+  weights.load_pretrained(model, name, path)
   model.eval()
+  expected = keras_logits(images)
+  assert np.std(expected) > 0.1  # Logits far from 0, so that the tolerance means something.
   np.testing.assert_allclose(model(jnp.asarray(images)), expected, atol=1e-4, rtol=1e-4)
-  with pytest.raises(ValueError, match=r"Cannot convert .*mobilenet.* into 'resnet50'; skinjax converts"):
+  with pytest.raises(ValueError, match=rf"Cannot convert .*{name}.* into 'resnet50'; skinjax converts"):
     weights.load_pretrained(models.build('resnet50', num_classes=2, rngs=nnx.Rngs(0)), 'resnet50', path)

@@ -105,33 +105,39 @@ class DepthwiseConv(nnx.Module):
 
 
 class ConvBN(nnx.Module):
-  """Convolution (dense, grouped or depthwise), batch norm and an optional activation."""
+  """Convolution (dense, grouped or depthwise), batch norm and an optional activation.
+  `kernel_size` may be (rows, columns); `scale=False` leaves out batch norm's scale (Keras'
+  Inception V3, whose next layer can absorb it)."""
 
   def __init__(
     self,
     in_channels: int,
     out_channels: int,
-    kernel_size: int = 1,
+    kernel_size: int | tuple[int, int] = 1,
     strides: int = 1,
     *,
     groups: int = 1,
+    padding: str = 'SAME',
+    scale: bool = True,
     act: Activation | None = nnx.relu,
     rngs: nnx.Rngs,
   ):
-    if groups == in_channels and out_channels % in_channels == 0 and kernel_size > 1:
+    square = isinstance(kernel_size, int)
+    if square and groups == in_channels and out_channels % in_channels == 0 and kernel_size > 1 and padding == 'SAME':
       self.conv = DepthwiseConv(in_channels, kernel_size, strides, out_channels // in_channels, rngs=rngs)
     else:
       self.conv = nnx.Conv(
         in_channels,
         out_channels,
-        (kernel_size, kernel_size),
+        (kernel_size, kernel_size) if square else tuple(kernel_size),
         strides,
+        padding=padding,
         feature_group_count=groups,
         use_bias=False,
         kernel_init=nnx.initializers.he_normal(),
         rngs=rngs,
       )
-    self.norm = nnx.BatchNorm(out_channels, momentum=0.9, epsilon=1e-3, rngs=rngs)
+    self.norm = nnx.BatchNorm(out_channels, momentum=0.9, epsilon=1e-3, use_scale=scale, rngs=rngs)
     self.act = act
 
   def __call__(self, x: jax.Array) -> jax.Array:

@@ -2,7 +2,13 @@
 Keras in safe mode (no deserialised Python code runs) and mapped to skinjax's names by an
 explicit table per network."""
 
+import re
+
 import numpy as np
+from flax import nnx
+
+from skinjax import models
+from skinjax.models.layers import ConvBN
 
 
 def read(path: str) -> dict[str, list[np.ndarray]]:
@@ -32,4 +38,27 @@ def mobilenet_v1(layers: dict[str, list[np.ndarray]]) -> dict[tuple[str, ...], n
   if 'conv_preds' in layers:  # Absent when saved with include_top=False.
     kernel, bias = layers['conv_preds']
     out['head', 'kernel'], out['head', 'bias'] = kernel[0, 0], bias
+  return out
+
+
+def _numbered(layers: dict, prefix: str) -> list[str]:
+  """Keras' automatic names `prefix`, `prefix_1`, ... in the order the layers were made."""
+  names = [n for n in layers if re.fullmatch(rf'{prefix}(_\d+)?', n)]
+  return sorted(names, key=lambda n: int(n.rsplit('_', 1)[1]) if n != prefix else 0)
+
+
+def inception_v3(layers: dict[str, list[np.ndarray]]) -> dict[tuple[str, ...], np.ndarray]:
+  """keras.applications.InceptionV3 -> skinjax's `inception_v3`. Keras leaves its convolutions
+  unnamed, so they are paired by the order both networks make them (the same, checked by count)."""
+  abstract = nnx.eval_shape(lambda: models.build('inception_v3', num_classes=1, rngs=nnx.Rngs(0)))
+  ours = [tuple(map(str, path)) for path, node in nnx.iter_graph(abstract) if isinstance(node, ConvBN)]
+  convs, norms = _numbered(layers, 'conv2d'), _numbered(layers, 'batch_normalization')
+  if not len(ours) == len(convs) == len(norms):
+    raise ValueError(f'Expected {len(ours)} convolutions and batch norms; the file has {len(convs)} and {len(norms)}.')
+  out = {}
+  for path, conv, norm in zip(ours, convs, norms, strict=True):
+    out[(*path, 'conv', 'kernel')] = layers[conv][0]
+    out[(*path, 'norm', 'bias')], out[(*path, 'norm', 'mean')], out[(*path, 'norm', 'var')] = layers[norm]
+  if 'predictions' in layers:
+    out['head', 'kernel'], out['head', 'bias'] = layers['predictions']
   return out

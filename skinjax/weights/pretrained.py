@@ -71,6 +71,7 @@ PRETRAINED = {'efficientnet_lite0': efficientnet_lite0_file}
 CONVERTERS = {
   ('pytorch', 'efficientnet_lite0'): efficientnet_lite0_tensors,
   ('keras', 'mobilenet_v1'): keras_files.mobilenet_v1,
+  ('keras', 'inception_v3'): keras_files.inception_v3,
 }
 _READERS = {'pytorch': torch_pickle.load_state_dict, 'keras': keras_files.read}
 _KINDS = {'.pth': 'pytorch', '.pt': 'pytorch', '.keras': 'keras', '.h5': 'keras'}
