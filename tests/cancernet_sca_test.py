@@ -89,4 +89,5 @@ def test_summary_cli_lists_every_network():
   assert sorted(table) == models.names() and set(PUBLISHED) <= set(table)
   b = models.build('cancernet_sca_b', num_classes=2, rngs=nnx.Rngs(0))
   assert table['cancernet_sca_b']['params'] == summary.num_params(b)
-  assert all(set(row) == {'params', 'flops', 'macs'} for row in table.values())
+  assert all(set(row) == {'reference', 'image_size', 'params', 'flops', 'macs'} for row in table.values())
+  assert table['resnet50']['reference'] == 'torchvision resnet50' and table['inception_v3']['image_size'] == 75

@@ -94,7 +94,12 @@ def test_baselines_match_torchvision_and_timm_parameter_counts(name, params):
 
 
 @pytest.mark.parametrize(
-  'name, trainable, total', [('mobilenet_v1', 4_231_976, 4_253_864), ('inception_v3', 23_817_352, 23_851_784)]
+  'name, trainable, total',
+  [
+    ('mobilenet_v1', 4_231_976, 4_253_864),
+    ('inception_v3', 23_817_352, 23_851_784),
+    ('nasnet_mobile', 5_289_978, 5_326_716),
+  ],
 )
 def test_keras_applications_parameter_counts(name, trainable, total):
   model = models.build(name, num_classes=1000, rngs=nnx.Rngs(0))

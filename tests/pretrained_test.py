@@ -109,6 +109,7 @@ def _random_keras_model(application, size: int, path: str):
     ('mobilenet_v1', 'MobileNet', 64, '.keras'),
     ('mobilenet_v1', 'MobileNet', 64, '.h5'),
     ('inception_v3', 'InceptionV3', 75, '.keras'),
+    ('nasnet_mobile', 'NASNetMobile', 64, '.keras'),
   ],
 )
 def test_keras_applications_convert_with_the_same_logits(tmp_path, name, application, size, suffix):
@@ -122,6 +123,7 @@ def test_keras_applications_convert_with_the_same_logits(tmp_path, name, applica
   model.eval()
   expected = keras_logits(images)
   assert np.std(expected) > 0.1  # Logits far from 0, so that the tolerance means something.
-  np.testing.assert_allclose(model(jnp.asarray(images)), expected, atol=1e-4, rtol=1e-4)
+  forward = nnx.jit(lambda model, images: model(images))  # Compiled: eagerly, each op compiles.
+  np.testing.assert_allclose(forward(model, jnp.asarray(images)), expected, atol=1e-4, rtol=1e-4)
   with pytest.raises(ValueError, match=rf"Cannot convert .*{name}.* into 'resnet50'; skinjax converts"):
     weights.load_pretrained(models.build('resnet50', num_classes=2, rngs=nnx.Rngs(0)), 'resnet50', path)

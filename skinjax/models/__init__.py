@@ -7,6 +7,7 @@ from skinjax.models import (  # noqa: F401  (registers them)
   efficientnet,
   inception,
   mobilenet,
+  nasnet,
   resnet,
   shufflenet,
   standard_cnn,

@@ -78,7 +78,37 @@ def latency_ms(model: nnx.Module, image_size: int, batch_size: int = 1, repeats:
 FLAGS = flags.FLAGS
 flags.DEFINE_integer('image_size', 224, 'Input height and width.')
 flags.DEFINE_integer('num_classes', 2, 'Outputs of the classifier head.')
-flags.DEFINE_bool('json', False, 'Print {name: {params, flops, macs}} as JSON.')
+flags.DEFINE_bool('json', False, 'Print {name: {reference, image_size, params, flops, macs}} as JSON.')
+
+# The implementation each network follows, whose parameter count it has with 1000 classes.
+REFERENCES = {
+  'cancernet_sca_a': 'Lee et al. 2022, Table 1 (reconstruction)',
+  'cancernet_sca_b': 'Lee et al. 2022, Table 1 (reconstruction)',
+  'cancernet_sca_c': 'Lee et al. 2022, Table 1 (reconstruction)',
+  'cancernet_sca_dc_ac': 'Tai et al., as published',
+  'densenet121': 'torchvision densenet121',
+  'efficientnet_b0': 'torchvision efficientnet_b0',
+  'efficientnet_b1': 'torchvision efficientnet_b1',
+  'efficientnet_b2': 'torchvision efficientnet_b2',
+  'efficientnet_b3': 'torchvision efficientnet_b3',
+  'efficientnet_lite0': 'timm efficientnet_lite0',
+  'googlenet': 'torchvision googlenet (without auxiliary heads)',
+  'inception_v3': 'Keras Applications InceptionV3',
+  'mnasnet1_0': 'torchvision mnasnet1_0',
+  'mobilenet_v1': 'Keras Applications MobileNet',
+  'mobilenet_v2': 'torchvision mobilenet_v2',
+  'nasnet_mobile': 'Keras Applications NASNetMobile',
+  'resnet18': 'torchvision resnet18',
+  'resnet34': 'torchvision resnet34',
+  'resnet50': 'torchvision resnet50',
+  'resnext50_32x4d': 'torchvision resnext50_32x4d',
+  'shufflenet_v2_x1_0': 'torchvision shufflenet_v2_x1_0',
+  'squeezenet1_1': 'torchvision squeezenet1_1',
+  'standard_cnn': 'Kim & Rocheteau 2020, Appendix B',
+  'vgg16': 'torchvision vgg16',
+}
+# Networks whose 'VALID' stem needs larger inputs than --image_size may be: measured at this size.
+MIN_IMAGE_SIZE = {'inception_v3': 75}
 flags.DEFINE_bool('latency', True, 'Also measure batch-1 CPU latency (not in the JSON).')
 
 
@@ -87,17 +117,20 @@ def main(argv):
   rows = {}
   for name in models.names():
     model = models.build(name, num_classes=FLAGS.num_classes, rngs=nnx.Rngs(0))
-    rows[name] = count(model, FLAGS.image_size)
+    size = max(FLAGS.image_size, MIN_IMAGE_SIZE.get(name, 0))
+    rows[name] = {'reference': REFERENCES[name], 'image_size': size, **count(model, size)}
     if FLAGS.latency and not FLAGS.json:
-      rows[name]['latency_ms'] = latency_ms(model, FLAGS.image_size)
+      rows[name]['latency_ms'] = latency_ms(model, size)
   if FLAGS.json:
     print(json.dumps(rows, indent=2))
     return
   print(f'{FLAGS.image_size}x{FLAGS.image_size}x3 input, {FLAGS.num_classes} classes, backend {jax.default_backend()}')
-  print(f'{"network":<22}{"params (M)":>12}{"GMACs":>9}{"GFLOPs":>9}{"latency b1 (ms)":>17}')
+  print(f'{"network":<22}{"params (M)":>12}{"GMACs":>9}{"GFLOPs":>9}{"latency b1 (ms)":>17}  reference')
   for name, r in rows.items():
     ms = f'{r["latency_ms"]:.1f}' if 'latency_ms' in r else '-'
-    print(f'{name:<22}{r["params"] / 1e6:>12.3f}{r["macs"] / 1e9:>9.3f}{r["flops"] / 1e9:>9.3f}{ms:>17}')
+    size = f' (at {r["image_size"]}px)' if r['image_size'] != FLAGS.image_size else ''
+    line = f'{name:<22}{r["params"] / 1e6:>12.3f}{r["macs"] / 1e9:>9.3f}{r["flops"] / 1e9:>9.3f}{ms:>17}'
+    print(f'{line}  {r["reference"]}{size}')
 
 
 if __name__ == '__main__':

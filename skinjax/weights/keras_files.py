@@ -62,3 +62,21 @@ def inception_v3(layers: dict[str, list[np.ndarray]]) -> dict[tuple[str, ...], n
   if 'predictions' in layers:
     out['head', 'kernel'], out['head', 'bias'] = layers['predictions']
   return out
+
+
+def by_name(layers: dict[str, list[np.ndarray]]) -> dict[tuple[str, ...], np.ndarray]:
+  """A Keras network whose skinjax port keeps Keras' layer names (`nasnet_mobile`): convolutions,
+  separable convolutions and batch norms under `layers/<name>`, the classifier as `head`."""
+  out = {}
+  for name, w in layers.items():
+    if name == 'predictions':
+      out['head', 'kernel'], out['head', 'bias'] = w
+    elif len(w) == 1:  # Conv2D.
+      out['layers', name, 'kernel'] = w[0]
+    elif len(w) == 2:  # SeparableConv2D: depthwise (k, k, C, 1), pointwise (1, 1, C, O).
+      out['layers', name, 'depthwise', 'kernel'] = w[0][:, :, :, 0]
+      out['layers', name, 'pointwise', 'kernel'] = w[1]
+    else:  # BatchNormalization.
+      for key, value in zip(('scale', 'bias', 'mean', 'var'), w, strict=True):
+        out['layers', name, key] = value
+  return out

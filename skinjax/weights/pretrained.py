@@ -72,6 +72,7 @@ CONVERTERS = {
   ('pytorch', 'efficientnet_lite0'): efficientnet_lite0_tensors,
   ('keras', 'mobilenet_v1'): keras_files.mobilenet_v1,
   ('keras', 'inception_v3'): keras_files.inception_v3,
+  ('keras', 'nasnet_mobile'): keras_files.by_name,
 }
 _READERS = {'pytorch': torch_pickle.load_state_dict, 'keras': keras_files.read}
 _KINDS = {'.pth': 'pytorch', '.pt': 'pytorch', '.keras': 'keras', '.h5': 'keras'}
