@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from skinjax.models.layers import Classifier, ConvBN, Normalize, max_pool_ceil
+from skinjax.models.layers import Classifier, ConvBN, Normalize, avg_pool_same, max_pool_ceil
 from skinjax.models.registry import register
 
 
@@ -76,9 +76,8 @@ class Branches(nnx.Module):
     outs = []
     for pool, branch in zip(self.pools, self.branches, strict=True):
       y = x
-      if pool == 'avg':  # Keras averages over the window's valid inputs only, as count_include_pad=False.
-        ones = jnp.ones((1, *x.shape[1:3], 1), x.dtype)
-        y = nnx.avg_pool(x, (3, 3), (1, 1), padding='SAME') / nnx.avg_pool(ones, (3, 3), (1, 1), padding='SAME')
+      if pool == 'avg':
+        y = avg_pool_same(x)
       elif pool == 'max':
         y = nnx.max_pool(x, (3, 3), (2, 2))
       outs.append(y if branch is None else branch(y))

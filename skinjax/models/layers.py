@@ -149,3 +149,10 @@ def max_pool_ceil(x: jax.Array, window: int = 3, strides: int = 2) -> jax.Array:
   """Max pooling with torch's ceil_mode=True: a partial window at the end of each row and column."""
   pads = [(0, -(size - window) % strides) for size in x.shape[1:3]]
   return nnx.max_pool(x, (window, window), (strides, strides), padding=pads)
+
+
+def avg_pool_same(x: jax.Array) -> jax.Array:
+  """3x3 average pooling, stride 1, 'same', over each window's valid inputs only (Keras' and
+  TensorFlow's; torch's count_include_pad=False)."""
+  ones = jnp.ones((1, *x.shape[1:3], 1), x.dtype)
+  return nnx.avg_pool(x, (3, 3), padding='SAME') / nnx.avg_pool(ones, (3, 3), padding='SAME')

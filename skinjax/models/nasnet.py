@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from skinjax.models.layers import Classifier, DepthwiseConv, Normalize
+from skinjax.models.layers import Classifier, DepthwiseConv, Normalize, avg_pool_same
 from skinjax.models.registry import register
 
 
@@ -25,12 +25,6 @@ class SeparableConv(nnx.Module):
 
   def __call__(self, x: jax.Array) -> jax.Array:
     return self.pointwise(self.depthwise(x))
-
-
-def _avg_same(x: jax.Array) -> jax.Array:
-  """3x3 average pooling, stride 1, 'same', over the window's valid inputs only (as Keras)."""
-  ones = jnp.ones((1, *x.shape[1:3], 1), x.dtype)
-  return nnx.avg_pool(x, (3, 3), padding='SAME') / nnx.avg_pool(ones, (3, 3), padding='SAME')
 
 
 def _pad_for_stride_2(x: jax.Array) -> jax.Array:
@@ -139,14 +133,14 @@ class NASNetMobile(Classifier):
         x1 = self._sep(s1, h) + self._sep(s2, q)
         x2 = nnx.max_pool(h3, (3, 3), (2, 2)) + self._sep(s3, q)
         x3 = nnx.avg_pool(h3, (3, 3), (2, 2)) + self._sep(s4, q)
-        x4 = x2 + _avg_same(x1)
+        x4 = x2 + avg_pool_same(x1)
         x5 = self._sep(s5, x1) + nnx.max_pool(h3, (3, 3), (2, 2))
         out = jnp.concatenate([x2, x3, x4, x5], axis=-1)
       else:
         x1 = self._sep(s1, h) + self._sep(s2, q)
         x2 = self._sep(s3, q) + self._sep(s4, q)
-        x3 = _avg_same(h) + q
-        x4 = _avg_same(q) + _avg_same(q)
+        x3 = avg_pool_same(h) + q
+        x4 = avg_pool_same(q) + avg_pool_same(q)
         x5 = self._sep(s5, h) + h
         out = jnp.concatenate([q, x1, x2, x3, x4, x5], axis=-1)
       x, p = out, x
