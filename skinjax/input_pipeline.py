@@ -98,10 +98,14 @@ def encode_metadata(example: dict, features) -> np.ndarray:
   ).astype(np.float32)
 
 
+def unknown_record(features) -> dict[str, int]:
+  """Age, sex and site of a record where all three are unknown."""
+  return {'age': -1, 'sex': features['sex'].str2int('unknown'), 'site': features['site'].str2int('unknown')}
+
+
 def unknown_metadata(features) -> np.ndarray:
   """The encoding of a record whose age, sex and site are all unknown."""
-  unknown = {'age': -1, 'sex': features['sex'].str2int('unknown'), 'site': features['site'].str2int('unknown')}
-  return encode_metadata(unknown, features)
+  return encode_metadata(unknown_record(features), features)
 
 
 def _affine(image: np.ndarray, degrees: float, shift: tuple[float, float], zoom: float) -> np.ndarray:

@@ -10,6 +10,11 @@ import numpy as np
 import scipy.stats
 
 
+def direction(name: str) -> int:
+  """+1 for a metric where higher is better, -1 for a loss ('validation/log_loss')."""
+  return -1 if 'loss' in name else 1
+
+
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
   with np.errstate(divide='ignore', invalid='ignore'):
     return np.where(den > 0, num / np.maximum(den, 1), np.nan)

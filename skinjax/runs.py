@@ -24,7 +24,7 @@ from absl import app, flags, logging
 from etils import epath
 from ml_collections import config_flags
 
-from skinjax import config_lib, train
+from skinjax import config_lib, metrics, train
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Where the runs (one workdir each) and the tables go.')
@@ -116,7 +116,7 @@ def compare(a: epath.Path, b: epath.Path) -> dict:
   out = {}
   for name in runs[0][0]:
     values = [[r[name] for r in rs if r.get(name) is not None] for rs in runs]
-    sign = -1 if 'loss' in name else 1
+    sign = metrics.direction(name)
     p = one_sided_t_test([sign * v for v in values[0]], [sign * v for v in values[1]])
     out[name] = {'a': float(np.mean(values[0])), 'b': float(np.mean(values[1])), 'p': p}
   stars = lambda p: '**' if p < 0.001 else '*' if p < 0.05 else ''  # noqa: E731  seed 001's marks.
@@ -138,7 +138,7 @@ def search(config, workdir: epath.Path, trials: list[dict], rank_by: str) -> lis
     )
   if rank_by not in results[0]['metrics']:
     raise ValueError(f'rank_by {rank_by!r} is not a metric of the runs; they have {sorted(results[0]["metrics"])}.')
-  sign = -1 if 'loss' in rank_by else 1
+  sign = metrics.direction(rank_by)
   results.sort(key=lambda t: -sign * np.nan_to_num(t['metrics'][rank_by], nan=-sign * np.inf))
   names = list(results[0]['params'])
   rows = [[t['trial'], *(_cell(t['params'][n]) for n in names), f'{t["metrics"][rank_by]:.4f}'] for t in results]

@@ -158,7 +158,7 @@ class Trainer:
       backbone = model.backbone if hasattr(model, 'backbone') else model
       weights.load_pretrained(backbone, config.model.name, config.model.pretrained, skip=('head',))
     dtype = PRECISIONS[config.precision]
-    for _, module in model.iter_modules():
+    for _, module in nnx.iter_modules(model):
       if isinstance(module, Normalize):
         module.dtype = dtype
     self.graphdef, rngs, params, model_state = nnx.split(model, nnx.RngState, nnx.Param, ...)
@@ -284,7 +284,7 @@ class Watch:
     if name not in results.get(split, {}):
       known = [f'{s}/{k}' for s, values in results.items() for k in values if '/' not in k]
       raise ValueError(f'{self.metric!r} is not an evaluation metric; there are {known}.')
-    value, sign = results[split][name], (-1 if 'loss' in name else 1)
+    value, sign = results[split][name], metrics.direction(name)
     if self.best is None or sign * value > sign * self.best:
       self.best, self.best_step, self.since_best = value, step, 0
       return True

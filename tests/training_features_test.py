@@ -90,13 +90,8 @@ def _fit(data_dir, seed, **fields):
   for _ in range(100):
     state, _ = trainer.train_step(state, trainer.to_global(next(it)))
   test = sources['test']
-  unknown = {k: int(v) for k, v in zip(('age', 'sex', 'site'), [-1, *_unknown_indices(info)], strict=True)}
-  hidden = [{**test[i], **unknown} for i in range(len(test))]
+  hidden = [{**test[i], **input_pipeline.unknown_record(info.features)} for i in range(len(test))]
   return trainer.evaluate(state, test, config, info)['auroc'], trainer.evaluate(state, hidden, config, info)['auroc']
-
-
-def _unknown_indices(info):
-  return info.features['sex'].str2int('unknown'), info.features['site'].str2int('unknown')
 
 
 def test_metadata_fusion_beats_image_only_and_survives_missing_metadata(fusion_data):
@@ -211,7 +206,7 @@ def _saved(workdir):
 
 
 def _flat(tree):
-  return {'/'.join(weights.path_names(p)): np.asarray(v) for p, v in jax.tree_util.tree_flatten_with_path(tree)[0]}
+  return {'/'.join(k): np.asarray(v) for k, v in weights.flatten(tree).items()}
 
 
 def test_two_stages_frozen_backbone_then_fine_tuning(data_dir, tmp_path):

@@ -9,6 +9,7 @@ from flax import nnx
 
 from skinjax import models
 from skinjax.models.layers import ConvBN
+from skinjax.weights.assign import path_names
 
 
 def read(path: str) -> dict[str, list[np.ndarray]]:
@@ -51,7 +52,7 @@ def inception_v3(layers: dict[str, list[np.ndarray]]) -> dict[tuple[str, ...], n
   """keras.applications.InceptionV3 -> skinjax's `inception_v3`. Keras leaves its convolutions
   unnamed, so they are paired by the order both networks make them (the same, checked by count)."""
   abstract = nnx.eval_shape(lambda: models.build('inception_v3', num_classes=1, rngs=nnx.Rngs(0)))
-  ours = [tuple(map(str, path)) for path, node in nnx.iter_graph(abstract) if isinstance(node, ConvBN)]
+  ours = [path_names(path) for path, node in nnx.iter_graph(abstract) if isinstance(node, ConvBN)]
   convs, norms = _numbered(layers, 'conv2d'), _numbered(layers, 'batch_normalization')
   if not len(ours) == len(convs) == len(norms):
     raise ValueError(f'Expected {len(ours)} convolutions and batch norms; the file has {len(convs)} and {len(norms)}.')

@@ -45,12 +45,10 @@ def efficientnet_lite0_tensors(tensors: dict[str, np.ndarray]) -> dict[tuple[str
   _conv_bn(tensors, out, ('layers', 'layers', str(b + 1)), '_conv_head', '_bn1')
   out['head', 'kernel'] = tensors['_fc.weight'].T
   out['head', 'bias'] = tensors['_fc.bias']
-  used = {k for k in tensors if not k.endswith('num_batches_tracked')}
-  return out if len(out) == len(used) else _unmapped(tensors, out)
-
-
-def _unmapped(tensors, out):
-  raise ValueError(f'{len(tensors)} tensors in the file, {len(out)} mapped: the file is not EfficientNet-Lite0.')
+  used = [k for k in tensors if not k.endswith('num_batches_tracked')]
+  if len(out) != len(used):
+    raise ValueError(f'{len(used)} tensors in the file, {len(out)} mapped: the file is not EfficientNet-Lite0.')
+  return out
 
 
 def efficientnet_lite0_file() -> str:
