@@ -27,13 +27,18 @@ class DataNotFoundError(FileNotFoundError):
 @dataclasses.dataclass(frozen=True)
 class DatasetInfo:
   class_names: tuple[str, ...]
-  class_counts: np.ndarray  # Of the training split.
+  train_labels: np.ndarray
   split_sizes: dict[str, int]
   features: tfds.features.FeaturesDict
 
   @property
+  def class_counts(self) -> np.ndarray:
+    """Of the training split."""
+    return np.bincount(self.train_labels, minlength=self.num_classes)
+
+  @property
   def num_train(self) -> int:
-    return int(self.class_counts.sum())
+    return len(self.train_labels)
 
   @property
   def num_classes(self) -> int:
@@ -310,23 +315,32 @@ def eval_batches(source, config: ml_collections.ConfigDict, features, global_bat
     yield batch
 
 
-def get_datasets(config: ml_collections.ConfigDict, global_batch_size: int, seed: int):
-  """Returns (info, train iterator, {split: data source}) for `config.dataset`."""
+def records(config: ml_collections.ConfigDict, split: str):
+  """The examples of `split` without their images (still encoded): labels, metadata, ids."""
+  return get_builder(config).as_data_source(split=split, decoders={'image': tfds.decode.SkipDecoding()})
+
+
+def get_sources(config: ml_collections.ConfigDict, splits: tuple[str, ...]) -> tuple[DatasetInfo, dict]:
+  """Returns (info, {split: data source}) for `config.dataset`; the class counts are those of
+  `config.train_split`."""
   builder = get_builder(config)
-  splits = (config.train_split, *config.eval_splits)
-  unknown = [s for s in splits if s not in builder.info.splits]
+  unknown = [s for s in {config.train_split, *splits} if s not in builder.info.splits]
   if unknown:
     raise ValueError(f'{builder.info.full_name} has no split {unknown}; it has {sorted(builder.info.splits)}.')
   sources = {s: builder.as_data_source(split=s) for s in splits}
-  skip_images = builder.as_data_source(split=config.train_split, decoders={'image': tfds.decode.SkipDecoding()})
-  labels = np.array([int(e['label']) for e in skip_images], np.int64)
   features = builder.info.features
   info = DatasetInfo(
     class_names=tuple(features['label'].names),
-    class_counts=np.bincount(labels, minlength=features['label'].num_classes),
+    train_labels=np.array([int(e['label']) for e in records(config, config.train_split)], np.int64),
     split_sizes={s: len(src) for s, src in sources.items()},
     features=features,
   )
+  return info, sources
+
+
+def get_datasets(config: ml_collections.ConfigDict, global_batch_size: int, seed: int):
+  """Returns (info, train iterator, {split: data source}) for `config.dataset`."""
+  info, sources = get_sources(config, (config.train_split, *config.eval_splits))
   local_batch = global_batch_size // jax.process_count()
-  train = train_iterator(sources[config.train_split], labels, config, features, local_batch, seed)
+  train = train_iterator(sources[config.train_split], info.train_labels, config, info.features, local_batch, seed)
   return info, train, {s: sources[s] for s in config.eval_splits}

@@ -202,34 +202,58 @@ class Trainer:
       if k not in input_pipeline.HOST_KEYS
     }
 
-  def evaluate(self, state: TrainState, source, config, info: input_pipeline.DatasetInfo) -> dict[str, float]:
-    """Metrics of the model on every example of `source`."""
+  def predict(self, state: TrainState, source, config, info, transforms=(None,)) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities [N, K] and labels [N] of every example of `source`, in its order. With
+    several `transforms` of the image batch (test-time augmentation; None is the identity) the
+    probabilities are their mean."""
     probs, labels, masks = [], [], []
     for batch in input_pipeline.eval_batches(source, config.dataset, info.features, config.batch_size):
+      outs = []
+      for transform in transforms:
+        images = batch['image'] if transform is None else np.ascontiguousarray(transform(batch['image']))
+        outs.append(self.eval_step(state, self.to_global({**batch, 'image': images})))
       g = self.to_global(batch)
-      out = self.eval_step(state, g)
-      probs.append(multihost_utils.process_allgather(out, tiled=True))
+      probs.append(multihost_utils.process_allgather(sum(outs) / len(outs), tiled=True))
       labels.append(multihost_utils.process_allgather(g['label'], tiled=True))
       masks.append(multihost_utils.process_allgather(g['mask'], tiled=True))
     keep = np.concatenate(masks) > 0
-    return metrics.classification_metrics(np.concatenate(probs)[keep], np.concatenate(labels)[keep], info.class_names)
+    return np.concatenate(probs)[keep], np.concatenate(labels)[keep]
+
+  def evaluate(self, state: TrainState, source, config, info: input_pipeline.DatasetInfo) -> dict[str, float]:
+    """Metrics of the model on every example of `source`."""
+    return metrics.classification_metrics(*self.predict(state, source, config, info), info.class_names)
+
+
+def restore_weights(path: epath.Path, trainer: Trainer, step: int | None = None) -> tuple[TrainState, int]:
+  """The trainer's initial state with the parameters, batch statistics and averaged weights
+  (where both have them) of the checkpoint at `step` (default: the latest) in `path`, and that
+  step. Names and shapes must match, so a checkpoint of another network is refused by name; the
+  optimizer starts afresh."""
+  with ocp.CheckpointManager(path.absolute()) as mngr:
+    steps = list(mngr.all_steps())
+    step = mngr.latest_step() if step is None else step
+    if step is None or step not in steps:
+      raise FileNotFoundError(f'There is no checkpoint {step or ""} in {path}; it holds steps {steps or "none"}.')
+    saved = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))['state']
+  where = f'{path}/{step}'
+  state = trainer.initial_state
+  params = weights.fill(state.params, weights.flatten(saved['params']), f'{where} (parameters)')
+  stats = weights.fill(state.model_state, weights.flatten(saved['model_state']), f'{where} (statistics)')
+  ema = None
+  if state.ema_params is not None:
+    saved_ema = saved.get('ema_params')
+    ema = params if saved_ema is None else weights.fill(state.ema_params, weights.flatten(saved_ema), where)
+  state = state.replace(params=params, model_state=stats, ema_params=ema)
+  return jax.device_put(state, trainer.replicated), step
 
 
 def init_from(workdir: str, trainer: Trainer) -> TrainState:
   """The trainer's initial state with the parameters and batch statistics of the latest
-  checkpoint of another run in `workdir` (an earlier stage, say). Names and shapes must match;
-  the optimizer starts afresh."""
+  checkpoint of another run in `workdir` (an earlier stage, say)."""
   path = epath.Path(workdir) / 'checkpoints'
-  with ocp.CheckpointManager(path.absolute()) as mngr:
-    if mngr.latest_step() is None:
-      raise FileNotFoundError(f'init_from: there is no checkpoint in {path}.')
-    saved = mngr.restore(mngr.latest_step(), args=ocp.args.Composite(state=ocp.args.StandardRestore()))['state']
-  state = trainer.initial_state
-  params = weights.fill(state.params, weights.flatten(saved['params']), f'init_from {path} (parameters)')
-  stats = weights.fill(state.model_state, weights.flatten(saved['model_state']), f'init_from {path} (statistics)')
-  ema = params if state.ema_params is not None else None
+  state, _ = restore_weights(path, trainer)
   logging.info('Initialised parameters and batch statistics from %s.', path)
-  return jax.device_put(state.replace(params=params, model_state=stats, ema_params=ema), trainer.replicated)
+  return state.replace(ema_params=None if state.ema_params is None else state.params)
 
 
 class DevicePrefetch:
@@ -326,11 +350,13 @@ def _check_finite(step: int, metrics_: dict, image_ids) -> None:
     raise NonFiniteLossError(f'Training loss is {loss} at step {step}; the batch held (first 16): {ids}.')
 
 
-def _jsonable(results: dict[str, Any]) -> dict[str, Any]:
+def jsonable(value: Any) -> Any:
   """NaN (an undefined metric) becomes null, which JSON can hold."""
-  if isinstance(results, dict):
-    return {k: _jsonable(v) for k, v in results.items()}
-  return None if isinstance(results, float) and math.isnan(results) else results
+  if isinstance(value, dict):
+    return {k: jsonable(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [jsonable(v) for v in value]
+  return None if isinstance(value, float) and math.isnan(value) else value
 
 
 @contextlib.contextmanager
@@ -359,6 +385,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   if not workdir.is_absolute():  # Orbax wants absolute paths.
     workdir = epath.Path(os.path.abspath(workdir))
   workdir.mkdir(parents=True, exist_ok=True)
+  if jax.process_index() == 0:  # What `skinjax.evaluate` rebuilds the run from.
+    (workdir / 'config.json').write_text(config.to_json_best_effort(indent=2))
   if config.stages:
     return _train_stages(config, workdir)
   if config.batch_size % jax.device_count():
@@ -446,7 +474,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
           meta['stopped'] = True
           logging.info('Early stop at step %d: %s was best at step %d.', step, early.metric, early_watch.best_step)
         if jax.process_index() == 0:
-          (workdir / 'metrics.json').write_text(json.dumps(_jsonable(meta['results']), indent=2))
+          (workdir / 'metrics.json').write_text(json.dumps(jsonable(meta['results']), indent=2))
       preempted = mngr.reached_preemption(step) or sigterm.is_set()
       if step % config.checkpoint_every_steps == 0 or last or preempted or meta['stopped']:
         save(step)

@@ -33,4 +33,4 @@ def test_demo_trains(name, tmp_path_factory):
   workdir = tmp_path_factory.mktemp(name)
   results = train.train_and_evaluate(tiny_config(data_dir, name), workdir)
   assert 0 <= results['test']['auroc' if 'auroc' in results['test'] else 'auroc/macro'] <= 1
-  assert json.loads((workdir / 'metrics.json').read_text())['test'] == train._jsonable(results['test'])
+  assert json.loads((workdir / 'metrics.json').read_text())['test'] == train.jsonable(results['test'])
