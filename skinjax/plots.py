@@ -53,7 +53,9 @@ def confusion(counts: np.ndarray, class_names: tuple[str, ...]) -> Figure:
   rows = counts / np.maximum(counts.sum(1, keepdims=True), 1)
   size = 2.5 + 0.6 * len(class_names)
   fig = Figure(figsize=(2 * size + 1, size), layout='constrained')
-  for ax, values, title, fmt in zip(fig.subplots(1, 2), (counts, rows), ('counts', 'by true class'), ('d', '.2f')):
+  for ax, values, title, fmt in zip(
+    fig.subplots(1, 2), (counts, rows), ('counts', 'by true class'), ('d', '.2f'), strict=True
+  ):
     ax.imshow(rows, cmap='Blues', vmin=0, vmax=1)
     for (i, j), v in np.ndenumerate(values):
       ax.text(j, i, format(v, fmt), ha='center', va='center', color='white' if rows[i, j] > 0.5 else 'black')
@@ -66,7 +68,7 @@ def confusion(counts: np.ndarray, class_names: tuple[str, ...]) -> Figure:
 
 def f1_bars(f1: dict[str, float]) -> Figure:
   """Each class's F1 score as a bar."""
-  fig = Figure(figsize=(1.5 + 0.7 * len(f1), 4), layout='constrained')
+  fig = Figure(figsize=(max(4, 1.5 + 0.7 * len(f1)), 4), layout='constrained')
   ax = fig.subplots()
   bars = ax.bar(list(f1), list(f1.values()), color='tab:blue')
   ax.bar_label(bars, fmt='%.2f')
