@@ -83,15 +83,14 @@ class SpecNet(Classifier):
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(channels[-1], num_classes, rngs=rngs)
 
-  def features(self, x: jax.Array) -> jax.Array:
-    """Globally pooled features of uint8 RGB images."""
+  def feature_map(self, x: jax.Array) -> jax.Array:
     x, outputs = self.normalize(x), []
     for j, layer in enumerate(self.layers):
       x = layer(x)
       if j in self.sources:
         x = self.long_range[str(j)](outputs[self.sources[j]], x)
       outputs.append(x)
-    return jnp.mean(x, axis=(1, 2))
+    return x
 
 
 # SCa-A: the largest. PEPE modules interleaved with dense 3x3 convolutions at every resolution,

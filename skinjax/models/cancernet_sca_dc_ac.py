@@ -93,7 +93,6 @@ class DarwinNet(Classifier):
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(channels, num_classes, rngs=rngs)
 
-  def features(self, x: jax.Array) -> jax.Array:
-    """Globally pooled features of uint8 RGB images."""
+  def feature_map(self, x: jax.Array) -> jax.Array:
     x = _avg_pool(self.stem(self.normalize(x)), 3, 2)
-    return jnp.mean(self.blocks(x), axis=(1, 2))
+    return self.blocks(x)

@@ -64,11 +64,10 @@ class DenseNet(Classifier):
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(channels, num_classes, rngs=rngs)
 
-  def features(self, x: jax.Array) -> jax.Array:
-    """Globally pooled features of uint8 RGB images."""
+  def feature_map(self, x: jax.Array) -> jax.Array:
     x = nnx.max_pool(self.stem(self.normalize(x)), (3, 3), (2, 2), padding='SAME')
     for stage in self.stages:
       x = stage(x)
       if isinstance(stage, BNReLUConv):
         x = nnx.avg_pool(x, (2, 2), (2, 2))
-    return jnp.mean(nnx.relu(self.norm(x)), axis=(1, 2))
+    return nnx.relu(self.norm(x))

@@ -65,7 +65,14 @@ class Headed(nnx.Module):
       self.metadata_head = nnx.Linear(self.metadata.out_features, num_classes, rngs=rngs)
 
   def __call__(self, images: jax.Array, metadata: jax.Array | None = None) -> jax.Array:
-    x = self.backbone.dropout(self.backbone.features(images))
+    return self.classify(self.feature_map(images), metadata)
+
+  def feature_map(self, images: jax.Array) -> jax.Array:
+    return self.backbone.feature_map(images)
+
+  def classify(self, feature_map: jax.Array, metadata: jax.Array | None = None) -> jax.Array:
+    """Logits from the backbone's feature map (and the metadata, when fused)."""
+    x = self.backbone.dropout(self.backbone.pool(feature_map))
     if self.fusion == 'none':
       return self.head(self.hidden(x))
     if metadata is None:

@@ -50,13 +50,12 @@ class GoogLeNet(Classifier):
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(1024, num_classes, rngs=rngs)
 
-  def features(self, x: jax.Array) -> jax.Array:
-    """Globally pooled features of uint8 RGB images."""
+  def feature_map(self, x: jax.Array) -> jax.Array:
     x = max_pool_ceil(self.stem[0](self.normalize(x)))
     x = max_pool_ceil(self.stem[2](self.stem[1](x)))
     for module in self.inceptions:
       x = max_pool_ceil(x) if module == 'M' else max_pool_ceil(x, 2) if module == 'm' else module(x)
-    return jnp.mean(x, axis=(1, 2))
+    return x
 
 
 def _bn(c_in: int, c_out: int, kernel, strides: int = 1, padding: str = 'SAME', *, rngs) -> ConvBN:
@@ -175,9 +174,8 @@ class InceptionV3(Classifier):
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(2048, num_classes, rngs=rngs)
 
-  def features(self, x: jax.Array) -> jax.Array:
-    """Globally pooled features of uint8 RGB images."""
+  def feature_map(self, x: jax.Array) -> jax.Array:
     x = self.normalize(x)
     for layer in self.layers:
       x = nnx.max_pool(x, (3, 3), (2, 2)) if layer == 'max' else layer(x)
-    return jnp.mean(x, axis=(1, 2))
+    return x

@@ -29,15 +29,27 @@ class Normalize(nnx.Module):
 
 class Classifier(nnx.Module):
   """A network that classifies pooled image features. Subclasses set `self.dropout` and
-  `self.head`, and either `self.normalize` and `self.layers` or their own `features` (uint8
-  images -> [batch, channels])."""
+  `self.head`, and either `self.normalize` and `self.layers` or their own `feature_map` (uint8
+  images -> the last activations, [batch, height, width, channels]). Grad-CAM differentiates
+  `classify` with respect to the feature map."""
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    return self.head(self.dropout(self.features(x)))
+    return self.classify(self.feature_map(x))
+
+  def feature_map(self, x: jax.Array) -> jax.Array:
+    return self.layers(self.normalize(x))
+
+  def pool(self, feature_map: jax.Array) -> jax.Array:
+    """[batch, channels] features: the global average."""
+    return jnp.mean(feature_map, axis=(1, 2))
 
   def features(self, x: jax.Array) -> jax.Array:
-    """Globally pooled features of uint8 RGB images."""
-    return jnp.mean(self.layers(self.normalize(x)), axis=(1, 2))
+    """Pooled features of uint8 RGB images."""
+    return self.pool(self.feature_map(x))
+
+  def classify(self, feature_map: jax.Array) -> jax.Array:
+    """Logits from the feature map."""
+    return self.head(self.dropout(self.pool(feature_map)))
 
 
 # How depthwise convolutions are computed: None picks by backend (see `depthwise_conv`).

@@ -120,8 +120,7 @@ class NASNetMobile(Classifier):
       return self.layers[f'adjust_bn_{block}'](self.layers[f'adjust_conv_projection_{block}'](nnx.relu(p)))
     return p
 
-  def features(self, images: jax.Array) -> jax.Array:
-    """Globally pooled features of uint8 RGB images."""
+  def feature_map(self, images: jax.Array) -> jax.Array:
     x = self.layers['stem_bn1'](self.layers['stem_conv1'](self.normalize(images)))
     p = None
     for block, reduction, adjust, (s1, s2, s3, s4, s5) in self.cells:
@@ -144,7 +143,7 @@ class NASNetMobile(Classifier):
         x5 = self._sep(s5, h) + h
         out = jnp.concatenate([q, x1, x2, x3, x4, x5], axis=-1)
       x, p = out, x
-    return jnp.mean(nnx.relu(x), axis=(1, 2))
+    return nnx.relu(x)
 
 
 register('nasnet_mobile')(NASNetMobile)

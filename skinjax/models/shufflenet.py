@@ -56,7 +56,6 @@ class ShuffleNetV2(Classifier):
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(1024, num_classes, rngs=rngs)
 
-  def features(self, x: jax.Array) -> jax.Array:
-    """Globally pooled features of uint8 RGB images."""
+  def feature_map(self, x: jax.Array) -> jax.Array:
     x = nnx.max_pool(self.stem(self.normalize(x)), (3, 3), (2, 2), padding='SAME')
-    return jnp.mean(self.blocks(x), axis=(1, 2))
+    return self.blocks(x)

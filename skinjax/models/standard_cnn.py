@@ -32,10 +32,9 @@ class StandardCNN(Classifier):
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(filters, num_classes, rngs=rngs)
 
-  def features(self, x: jax.Array) -> jax.Array:
-    """Globally pooled features of uint8 RGB images."""
+  def feature_map(self, x: jax.Array) -> jax.Array:
     x = self.normalize(x)
     window = (self.pool_size, self.pool_size)
     for conv in self.convs:
       x = nnx.max_pool(nnx.relu(conv(x)), window, window, padding='SAME')
-    return jnp.mean(x, axis=(1, 2))
+    return x

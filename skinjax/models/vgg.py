@@ -38,12 +38,15 @@ class VGG(Classifier):
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(4096, num_classes, rngs=rngs)
 
-  def features(self, x: jax.Array) -> jax.Array:
-    """The second fully connected layer's output, before the classifier."""
+  def feature_map(self, x: jax.Array) -> jax.Array:
     x = self.normalize(x)
     for layer in self.convs:
       x = nnx.max_pool(x, (2, 2), (2, 2)) if layer == 'M' else nnx.relu(layer(x))
-    x = adaptive_avg_pool(x, 7).reshape(x.shape[0], -1)
+    return x
+
+  def pool(self, feature_map: jax.Array) -> jax.Array:
+    """The second fully connected layer's output, before the classifier."""
+    x = adaptive_avg_pool(feature_map, 7).reshape(feature_map.shape[0], -1)
     return nnx.relu(self.fc2(self.dropout(nnx.relu(self.fc1(x)))))
 
 
@@ -80,9 +83,5 @@ class SqueezeNet(Classifier):
       x = max_pool_ceil(x) if fire == 'M' else fire(x)
     return x
 
-  def features(self, x: jax.Array) -> jax.Array:
-    """Globally pooled features of uint8 RGB images."""
-    return jnp.mean(self.feature_map(x), axis=(1, 2))
-
-  def __call__(self, x: jax.Array) -> jax.Array:
-    return jnp.mean(nnx.relu(self.head(self.dropout(self.feature_map(x)))), axis=(1, 2))
+  def classify(self, feature_map: jax.Array) -> jax.Array:
+    return jnp.mean(nnx.relu(self.head(self.dropout(feature_map))), axis=(1, 2))
