@@ -17,6 +17,7 @@ writes `DIR/report/<split>/`:
 """
 
 import csv
+import dataclasses
 import json
 import math
 
@@ -110,6 +111,34 @@ def checkpoint_dir(run_dir: epath.Path, checkpoint: str) -> tuple[epath.Path, in
   raise ValueError(f"--checkpoint must be 'best', 'last' or a step number; got {checkpoint!r}.")
 
 
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """A trained run, ready to predict: its config, data set info, compiled steps and weights."""
+
+  config: ml_collections.ConfigDict
+  info: input_pipeline.DatasetInfo
+  trainer: train.Trainer
+  state: train.TrainState
+  run_dir: epath.Path
+  checkpoint_dir: epath.Path
+  step: int
+
+
+def load_run(workdir: str, checkpoint: str = 'best', dataset: dict | None = None) -> Run:
+  """The run in `workdir` with the weights `checkpoint` names; `dataset` overrides fields of its
+  `config.dataset` (another data set with the same classes, say)."""
+  config, run_dir = run_config(epath.Path(workdir).absolute())
+  overrides = {f'dataset.{k}': v for k, v in (dataset or {}).items() if v is not None}
+  if 'dataset.name' in overrides:  # Its own builder's default config.
+    overrides['dataset.builder_config'] = ml_collections.ConfigDict()
+  config = config_lib.with_overrides(config, {**overrides, 'model.pretrained': ''})  # Weights come from the run.
+  info, _ = input_pipeline.get_sources(config.dataset, ())
+  trainer = train.Trainer(config, info, total_steps=1)
+  path, step = checkpoint_dir(run_dir, checkpoint)
+  state, step = train.restore_weights(path, trainer, step)
+  return Run(config, info, trainer, state, run_dir, path, step)
+
+
 def all_metrics(probs, labels, class_names, thresholds: dict[str, np.ndarray]) -> dict[str, float]:
   """Argmax metrics, calibration error, and `<name>/...` metrics at each set of `thresholds`."""
   out = metrics.classification_metrics(probs, labels, class_names)
@@ -164,21 +193,14 @@ def evaluate(
 ) -> dict:
   """Evaluates the run in `workdir` and writes its report (see the module docstring); returns
   the report's numbers. `dataset` overrides fields of the run's `config.dataset`."""
-  config, run_dir = run_config(epath.Path(workdir).absolute())
-  overrides = {f'dataset.{k}': v for k, v in (dataset or {}).items() if v is not None}
-  if 'dataset.name' in overrides:  # Its own builder's default config.
-    overrides['dataset.builder_config'] = ml_collections.ConfigDict()
-  config = config_lib.with_overrides(config, {**overrides, 'model.pretrained': ''})  # Weights come from the run.
-  available = input_pipeline.get_builder(config.dataset).info.splits
-  calibrate = calibration_split in available and calibration_split != split
+  run = load_run(workdir, checkpoint, dataset)
+  config, info, trainer, state, path, step = run.config, run.info, run.trainer, run.state, run.checkpoint_dir, run.step
+  calibrate = calibration_split in input_pipeline.get_builder(config.dataset).info.splits and calibration_split != split
   if not calibrate:
     logging.warning(
       'No calibration split %r apart from %r: no operating point, no temperature.', calibration_split, split
     )
-  info, sources = input_pipeline.get_sources(config.dataset, (split, calibration_split) if calibrate else (split,))
-  trainer = train.Trainer(config, info, total_steps=1)
-  path, step = checkpoint_dir(run_dir, checkpoint)
-  state, step = train.restore_weights(path, trainer, step)
+  _, sources = input_pipeline.get_sources(config.dataset, (split, calibration_split) if calibrate else (split,))
   logging.info(
     'Evaluating %s/%d on %s (%d images, test-time augmentation %s).', path, step, split, len(sources[split]), tta
   )
@@ -212,7 +234,7 @@ def evaluate(
   rows = list(input_pipeline.records(config.dataset, split))
   counts = metrics.confusion_matrix(probs, labels)
   report = {
-    'run': str(run_dir),
+    'run': str(run.run_dir),
     'checkpoint': f'{path}/{step}',
     'model': config.model.name,
     'dataset': config.dataset.name,
@@ -229,7 +251,7 @@ def evaluate(
     'subgroups': subgroups(probs, labels, rows, info.features, names),
   }
 
-  out = run_dir / 'report' / split
+  out = run.run_dir / 'report' / split
   out.mkdir(parents=True, exist_ok=True)
   image_ids = [r['image_id'].decode() for r in rows]
   write_challenge_csv(out / 'predictions.csv', image_ids, probs, names)
@@ -244,7 +266,7 @@ def evaluate(
   pixels = {name: plots.save(fig, out / f'{name}.png') for name, fig in figures.items()}
   (out / 'report.json').write_text(json.dumps(train.jsonable(report), indent=2))
   (out / 'report.md').write_text(markdown(report, list(figures)))
-  writer = metric_writers.create_default_writer(run_dir, just_logging=jax.process_index() > 0)
+  writer = metric_writers.create_default_writer(run.run_dir, just_logging=jax.process_index() > 0)
   writer.write_images(step, {f'evaluate/{split}/{k}': v[None] for k, v in pixels.items()})
   writer.write_scalars(step, {f'evaluate/{split}/{k}': values[k] for k in HEADLINE[kind]})
   writer.close()

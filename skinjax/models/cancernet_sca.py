@@ -23,7 +23,6 @@ index and output resolution for a 224x224 input.
 from collections.abc import Sequence
 
 import jax
-import jax.numpy as jnp
 from flax import nnx
 
 from skinjax.models import blocks

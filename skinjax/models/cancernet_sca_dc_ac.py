@@ -18,7 +18,6 @@ With one output (the paper's sigmoid logit) it has 1.632M parameters and 0.319 G
 """
 
 import jax
-import jax.numpy as jnp
 from flax import nnx
 
 from skinjax.models.layers import Classifier, ConvBN, Normalize

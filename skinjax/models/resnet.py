@@ -3,7 +3,6 @@ classes: ResNet-18 11,689,512, ResNet-34 21,797,672, ResNet-50 25,557,032 parame
 ResNeXt-50 32x4d (Xie et al., 2017; grouped 3x3 convolutions) 25,028,904."""
 
 import jax
-import jax.numpy as jnp
 from flax import nnx
 
 from skinjax.models.layers import Classifier, ConvBN, Normalize

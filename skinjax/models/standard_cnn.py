@@ -4,7 +4,6 @@ blocks of a `kernel_size` convolution with `filters` channels, ReLU and max pool
 paper's searched values (5 layers, kernel 4, pool 3, 11 filters, dropout 0.4)."""
 
 import jax
-import jax.numpy as jnp
 from flax import nnx
 
 from skinjax.models.layers import UNIT_MEAN, UNIT_STD, Classifier, Normalize
