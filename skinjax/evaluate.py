@@ -27,23 +27,9 @@ import numpy as np
 from absl import app, flags, logging
 from clu import metric_writers
 from etils import epath
+from flax import nnx
 
 from skinjax import config_lib, input_pipeline, metrics, plots, train
-
-flags.DEFINE_string('workdir', None, 'The run to evaluate (its config.json and checkpoints).', required=True)
-flags.DEFINE_string('split', 'test', 'The split to evaluate.')
-flags.DEFINE_string(
-  'checkpoint', 'best', "'best' (early stopping's best; the last if none was kept), 'last' or a step."
-)
-flags.DEFINE_string('dataset', None, "Another data set with the run's classes, e.g. 'isic2018_task3'.")
-flags.DEFINE_string('data_dir', None, 'Its TFDS data_dir, if not the run`s.')
-flags.DEFINE_string('manual_dir', None, 'Its manual download directory, if it must be built.')
-flags.DEFINE_enum(
-  'tta', 'none', ['none', 'flips', 'dihedral'], 'Test-time augmentation: probabilities averaged over 1, 4 or 8 views.'
-)
-flags.DEFINE_string('calibration_split', 'validation', 'Where the operating point and the temperature are chosen.')
-flags.DEFINE_float('target_sensitivity', 0.95, 'The sensitivity the operating point is chosen for.')
-flags.DEFINE_integer('bootstrap', 1000, 'Bootstrap resamples for the 95% intervals.')
 
 # Views averaged by test-time augmentation: flips of [batch, height, width, channels] images, and
 # with transposes all eight symmetries of the square.
@@ -122,6 +108,14 @@ class Run:
   run_dir: epath.Path
   checkpoint_dir: epath.Path
   step: int
+
+  def model(self) -> nnx.Module:
+    """The network in inference mode with the weights evaluation uses (the averaged ones, if kept)."""
+    state = self.state
+    params = state.params if state.ema_params is None else state.ema_params
+    model = nnx.merge(self.trainer.graphdef, state.rngs, params, state.model_state)
+    model.eval()
+    return model
 
 
 def load_run(workdir: str, checkpoint: str = 'best', dataset: dict | None = None) -> Run:
@@ -365,4 +359,18 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  flags.DEFINE_string('workdir', None, 'The run to evaluate (its config.json and checkpoints).', required=True)
+  flags.DEFINE_string('split', 'test', 'The split to evaluate.')
+  flags.DEFINE_string(
+    'checkpoint', 'best', "'best' (early stopping's best; the last if none was kept), 'last' or a step."
+  )
+  flags.DEFINE_string('dataset', None, "Another data set with the run's classes, e.g. 'isic2018_task3'.")
+  flags.DEFINE_string('data_dir', None, "Its TFDS data_dir, if not the run's.")
+  flags.DEFINE_string('manual_dir', None, 'Its manual download directory, if it must be built.')
+  flags.DEFINE_enum(
+    'tta', 'none', ['none', 'flips', 'dihedral'], 'Test-time augmentation: probabilities averaged over 1, 4 or 8 views.'
+  )
+  flags.DEFINE_string('calibration_split', 'validation', 'Where the operating point and the temperature are chosen.')
+  flags.DEFINE_float('target_sensitivity', 0.95, 'The sensitivity the operating point is chosen for.')
+  flags.DEFINE_integer('bootstrap', 1000, 'Bootstrap resamples for the 95% intervals.')
   app.run(main)
