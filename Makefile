@@ -16,6 +16,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 demo: install
 	$(BIN)/python -m skinjax.main --config=configs/scab.py:demo --workdir=$(WORKDIR)
+	$(BIN)/python -m skinjax.evaluate --workdir=$(WORKDIR)
 
 lint: install
 	$(BIN)/ruff format --check .

@@ -2,7 +2,8 @@ r"""Evaluates a trained run on a split of its data set (or of another with the s
 
   python -m skinjax.evaluate --workdir=DIR [--split=test] [--checkpoint=best|last|STEP] [--tta=dihedral]
 
-writes `DIR/report/<split>/`:
+writes `DIR/report/<split>/` (`<data set>-<split>` for another data set, `-tta_<views>` added
+with test-time augmentation):
 - `report.md`: every metric with a percentile-bootstrap 95% interval (accuracy, balanced accuracy,
   mean class precision, top-3 accuracy, per-class sensitivity, specificity, PPV, NPV, F1, AUROC,
   AUPRC, partial AUROC above 80% sensitivity), at three thresholds: the argmax, 0.5 (the ISIC
@@ -10,7 +11,7 @@ writes `DIR/report/<split>/`:
   sensitivity; the confusion matrix as counts and by row; calibration before and after
   temperature scaling fitted on the calibration split; the metrics by sex, age band and site.
 - the pictures as PNG (ROC, precision-recall, confusion matrix, F1 per class, reliability),
-  also written to TensorBoard under `evaluate/<split>/` in DIR;
+  also written to TensorBoard under `evaluate/` in DIR;
 - `report.json` with every number, and `predictions.csv` / `ground_truth.csv` in the ISIC
   challenge's format (an `image` column and one column per class, named as the challenge's
   ground truth names them, upper case), which the official `isic-challenge-score` accepts.
@@ -123,8 +124,10 @@ def load_run(workdir: str, checkpoint: str = 'best', dataset: dict | None = None
   `config.dataset` (another data set with the same classes, say)."""
   config, run_dir = run_config(epath.Path(workdir).absolute())
   overrides = {f'dataset.{k}': v for k, v in (dataset or {}).items() if v is not None}
-  if 'dataset.name' in overrides:  # Its own builder's default config.
-    overrides['dataset.builder_config'] = ml_collections.ConfigDict()
+  if 'dataset.name' in overrides:  # Another builder: its default config unless one is given.
+    overrides.setdefault('dataset.builder_config', {})
+  if 'dataset.builder_config' in overrides:
+    overrides['dataset.builder_config'] = ml_collections.ConfigDict(overrides['dataset.builder_config'])
   config = config_lib.with_overrides(config, {**overrides, 'model.pretrained': ''})  # Weights come from the run.
   info, _ = input_pipeline.get_sources(config.dataset, ())
   trainer = train.Trainer(config, info, total_steps=1)
@@ -245,7 +248,12 @@ def evaluate(
     'subgroups': subgroups(probs, labels, rows, info.features, names),
   }
 
-  out = run.run_dir / 'report' / split
+  # Evaluations of other data or with test-time augmentation go beside the plain one.
+  other_data = any(v is not None for v in (dataset or {}).values())
+  name = (f'{config.dataset.name}-' if other_data else '').replace('/', '-') + split
+  name += f'-tta_{tta}' if tta != 'none' else ''
+  out = run.run_dir / 'report' / name
+  report['report_dir'] = str(out)
   out.mkdir(parents=True, exist_ok=True)
   image_ids = [r['image_id'].decode() for r in rows]
   write_challenge_csv(out / 'predictions.csv', image_ids, probs, names)
@@ -261,8 +269,8 @@ def evaluate(
   (out / 'report.json').write_text(json.dumps(train.jsonable(report), indent=2))
   (out / 'report.md').write_text(markdown(report, list(figures)))
   writer = metric_writers.create_default_writer(run.run_dir, just_logging=jax.process_index() > 0)
-  writer.write_images(step, {f'evaluate/{split}/{k}': v[None] for k, v in pixels.items()})
-  writer.write_scalars(step, {f'evaluate/{split}/{k}': values[k] for k in HEADLINE[kind]})
+  writer.write_images(step, {f'evaluate/{name}/{k}': v[None] for k, v in pixels.items()})
+  writer.write_scalars(step, {f'evaluate/{name}/{k}': values[k] for k in HEADLINE[kind]})
   writer.close()
   logging.info('Report: %s', out / 'report.md')
   return report
@@ -355,7 +363,7 @@ def main(argv):
   kind = 'binary' if len(report['class_names']) == 2 else 'multiclass'
   for k in HEADLINE[kind]:
     print(f'{k:>22}: {_cell(report["metrics"][k])}')
-  print(f'\nReport: {report["run"]}/report/{report["split"]}/report.md')
+  print(f'\nReport: {report["report_dir"]}/report.md')
 
 
 if __name__ == '__main__':

@@ -148,8 +148,17 @@ def test_checkpoints_by_name_and_step(run):
 
 def test_test_time_augmentation_averages_the_views(run, report):
   flips = evaluate.evaluate(run, tta='flips', num_bootstrap=10)
-  assert flips['tta'] == 'flips'
+  assert flips['tta'] == 'flips' and flips['report_dir'] == str(run / 'report' / 'test-tta_flips')
   assert flips['metrics']['log_loss']['value'] != report['metrics']['log_loss']['value']
+
+
+def test_another_data_set_with_the_same_classes(run, report, data_dir):
+  """A data set named at evaluation: here the synthetic lesions drawn with another seed."""
+  fields = {**tiny_config(data_dir).dataset.builder_config.to_dict(), 'seed': 7}
+  other = evaluate.evaluate(run, num_bootstrap=10, dataset={'builder_config': fields})
+  assert other['metrics']['num_examples']['value'] == 40
+  assert other['report_dir'] == str(run / 'report' / 'synthetic_lesions-test')
+  assert other['metrics']['log_loss']['value'] != report['metrics']['log_loss']['value']
 
 
 def test_a_checkpoint_of_another_network_is_refused_by_name(run, tmp_path):
