@@ -14,7 +14,7 @@ with test-time augmentation):
   also written to TensorBoard under `evaluate/` in DIR;
 - `report.json` with every number, and `predictions.csv` / `ground_truth.csv` in the ISIC
   challenge's format (an `image` column and one column per class, named as the challenge's
-  ground truth names them, upper case), which the official `isic-challenge-score` accepts.
+  ground truth names them, upper case), which the official `isic-challenge-scoring classification` accepts.
 """
 
 import csv
