@@ -129,7 +129,7 @@ def load_run(workdir: str, checkpoint: str = 'best', dataset: dict | None = None
   if 'dataset.builder_config' in overrides:
     overrides['dataset.builder_config'] = ml_collections.ConfigDict(overrides['dataset.builder_config'])
   config = config_lib.with_overrides(config, {**overrides, 'model.pretrained': ''})  # Weights come from the run.
-  info, _ = input_pipeline.get_sources(config.dataset, ())
+  info = input_pipeline.DatasetInfo.from_json(json.loads((run_dir / 'dataset.json').read_text()))
   trainer = train.Trainer(config, info, total_steps=1)
   path, step = checkpoint_dir(run_dir, checkpoint)
   state, step = train.restore_weights(path, trainer, step)
@@ -197,11 +197,15 @@ def evaluate(
     logging.warning(
       'No calibration split %r apart from %r: no operating point, no temperature.', calibration_split, split
     )
-  _, sources = input_pipeline.get_sources(config.dataset, (split, calibration_split) if calibrate else (split,))
+  data_info, sources = input_pipeline.get_sources(config.dataset, (split, calibration_split) if calibrate else (split,))
+  if data_info.class_names != info.class_names:
+    raise ValueError(
+      f'{config.dataset.name} has classes {data_info.class_names}; the run was trained on {info.class_names}.'
+    )
   logging.info(
     'Evaluating %s/%d on %s (%d images, test-time augmentation %s).', path, step, split, len(sources[split]), tta
   )
-  probs, labels = trainer.predict(state, sources[split], config, info, TTA[tta])
+  probs, labels = trainer.predict(state, sources[split], config, data_info, TTA[tta])
   names = info.class_names
   kind = 'binary' if len(names) == 2 else 'multiclass'
 
@@ -209,7 +213,7 @@ def evaluate(
   calibration = {'ece': metrics.expected_calibration_error(probs, labels)}
   reliability = {'as trained': metrics.calibration_bins(probs, labels)}
   if calibrate:
-    cal_probs, cal_labels = trainer.predict(state, sources[calibration_split], config, info, TTA[tta])
+    cal_probs, cal_labels = trainer.predict(state, sources[calibration_split], config, data_info, TTA[tta])
     thresholds['at_operating_point'] = metrics.thresholds_for_sensitivity(cal_probs, cal_labels, target_sensitivity)
     temperature = metrics.fit_temperature(cal_probs, cal_labels)
     scaled = metrics.with_temperature(probs, temperature)
@@ -245,7 +249,7 @@ def evaluate(
     'calibration_split': calibration_split if calibrate else None,
     'target_sensitivity': target_sensitivity,
     'calibration': calibration,
-    'subgroups': subgroups(probs, labels, rows, info.features, names),
+    'subgroups': subgroups(probs, labels, rows, data_info.features, names),
   }
 
   # Evaluations of other data or with test-time augmentation go beside the plain one.

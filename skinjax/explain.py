@@ -1,12 +1,12 @@
 r"""Where a trained network looks: integrated gradients (Sundararajan et al. 2017, with seed 001's
 black baseline) and Grad-CAM (Selvaraju et al. 2017) for any registered network and head.
 
-  python -m skinjax.explain --workdir=DIR IMAGE... [--steps=128] [--target=CLASS] [--age=55 --sex=female --site=back]
+  python -m skinjax.explain --workdir=DIR IMAGE... [--steps=128] [--target=CLASS] [--age=55 --sex=female]
 
-Each image is prepared as evaluation prepares it (`input_pipeline.resize` to the run's size). For
-each, `DIR/explain/<name>.png` shows the input, the integrated-gradient attributions and the
-Grad-CAM map over it, for the predicted class or `--target`; the same pictures go to TensorBoard
-under `explain/`. A file that cannot be read is reported by name and the others still explained.
+Each image is prepared as `skinjax.predict` prepares it. For each, `DIR/explain/<name>.png` shows
+the input, the integrated-gradient attributions and the Grad-CAM map over it, for the predicted
+class or `--target`; the same pictures go to TensorBoard under `explain/`. A file that cannot be
+read is reported by name and the others still explained.
 """
 
 import functools
@@ -21,15 +21,8 @@ from etils import epath
 from flax import nnx
 from matplotlib import colormaps
 from matplotlib.figure import Figure
-from PIL import Image, UnidentifiedImageError
 
-from skinjax import evaluate, input_pipeline, losses, plots
-
-
-def logits(model: nnx.Module, images, metadata, fused: bool) -> jax.Array:
-  """The network's logits for float images [N, H, W, 3] (and metadata [N, M])."""
-  fmap = model.feature_map(images)
-  return model.classify(fmap, metadata) if fused else model.classify(fmap)
+from skinjax import plots, predict
 
 
 def integrated_gradients(
@@ -54,7 +47,9 @@ IG_BATCH = 32  # Path points per gradient evaluation.
 @functools.partial(nnx.jit, static_argnums=(4, 5))
 def _path_gradients(model, image, metadata, alphas, target, fused):
   def target_logit(points):
-    return logits(model, points, jnp.broadcast_to(metadata, (len(points), *metadata.shape)), fused)[:, target].sum()
+    return predict.logits(model, points, jnp.broadcast_to(metadata, (len(points), *metadata.shape)), fused)[
+      :, target
+    ].sum()
 
   return jax.grad(target_logit)(alphas[:, None, None, None] * image)
 
@@ -102,52 +97,29 @@ def figure(image: np.ndarray, ig: np.ndarray, cam: np.ndarray, title: str) -> Fi
   return fig
 
 
-def load_image(path: str, size: int, mode: str) -> np.ndarray:
-  """An image file as the network sees it, or ValueError naming the file and what is wrong."""
-  try:
-    with Image.open(path) as f:
-      image = np.asarray(f.convert('RGB'))
-  except (OSError, UnidentifiedImageError) as e:
-    raise ValueError(f'{path}: not a readable image ({e}); expected a JPEG, PNG or other image file.') from None
-  return input_pipeline.resize(image, size, mode)
-
-
-def encode_record(features, age: int | None, sex: str | None, site: str | None) -> np.ndarray:
-  """The metadata encoding of what is known of a person (unknown where None)."""
-  record = input_pipeline.unknown_record(features)
-  if age is not None:
-    record['age'] = age
-  for field, value in (('sex', sex), ('site', site)):
-    if value is not None:
-      names = features[field].names
-      if value not in names:
-        raise ValueError(f'--{field}={value!r}; expected one of {names}.')
-      record[field] = names.index(value)
-  return input_pipeline.encode_metadata(record, features)
-
-
 def main(argv):
   f = flags.FLAGS
-  run = evaluate.load_run(f.workdir, f.checkpoint)
-  config, names = run.config, run.info.class_names
+  predictor = predict.Predictor(f.workdir, f.checkpoint)
+  names, model, fused = predictor.class_names, predictor.model, predictor.fused
   if f.target is not None and f.target not in names:
     raise app.UsageError(f'--target={f.target!r}; expected one of {names}.')
-  model = run.model()
-  fused = config.model.fusion != 'none'
-  metadata = encode_record(run.info.features, f.age, f.sex, f.site)
+  try:
+    metadata = predictor.metadata(f.age, f.sex, f.site)
+  except ValueError as e:
+    raise app.UsageError(f'--{e}') from None
+  run = predictor.run
   out = run.run_dir / 'explain'
   out.mkdir(exist_ok=True)
   writer = metric_writers.create_default_writer(run.run_dir, just_logging=jax.process_index() > 0)
   failed = []
   for path in argv[1:]:
     try:
-      image = load_image(path, config.dataset.image_size, config.dataset.resize)
+      image = predictor.image(path)
     except ValueError as e:
       print(e, file=sys.stderr)
       failed.append(path)
       continue
-    scores = logits(model, image[None].astype(np.float32), metadata[None], fused)
-    probs = np.asarray(losses.probabilities(scores, config.loss))[0]
+    probs = predictor.probabilities(image[None], metadata[None])[0]
     target = names.index(f.target) if f.target else int(probs.argmax())
     attributions = integrated_gradients(model, image, metadata, target, fused, f.steps)
     cam = grad_cam(model, image, metadata, target, fused)
@@ -155,8 +127,9 @@ def main(argv):
     name = epath.Path(path).stem
     pixels = plots.save(figure(image, attribution_map(attributions), cam, title), out / f'{name}.png')
     writer.write_images(run.step, {f'explain/{name}': pixels[None]})
-    black = logits(model, np.zeros_like(image, np.float32)[None], metadata[None], fused)
-    difference = float(scores[0, target] - black[0, target])
+    both = np.stack([image, np.zeros_like(image)]).astype(np.float32)
+    scores = predict.logits(model, both, np.stack([metadata] * 2), fused)
+    difference = float(scores[0, target] - scores[1, target])
     error = abs(attributions.sum() - difference) / max(abs(difference), 1e-12)
     print(f'{path}: {names[target]} {probs[target]:.3f} -> {out / name}.png')
     print(f'  integrated gradients sum to the logit difference from black within {error:.1%}', end='')

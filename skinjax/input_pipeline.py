@@ -18,6 +18,8 @@ from PIL import Image
 
 # Features that stay on the host: identifiers, not model inputs.
 HOST_KEYS = ('image_id',)
+# Metadata fields with a vocabulary (age is a number).
+METADATA_VOCABULARY = ('sex', 'site')
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -43,6 +45,27 @@ class DatasetInfo:
   @property
   def num_classes(self) -> int:
     return len(self.class_names)
+
+  def to_json(self) -> dict:
+    """What predicting needs without the data: class names and counts, the metadata vocabulary."""
+    return {
+      'class_names': list(self.class_names),
+      'class_counts': self.class_counts.tolist(),
+      **{field: list(self.features[field].names) for field in METADATA_VOCABULARY},
+    }
+
+  @classmethod
+  def from_json(cls, saved: dict) -> 'DatasetInfo':
+    """The info `to_json` saved; the training labels are their counts' multiset."""
+    counts = saved['class_counts']
+    features = tfds.features.FeaturesDict(
+      {
+        'label': tfds.features.ClassLabel(names=saved['class_names']),
+        **{field: tfds.features.ClassLabel(names=saved[field]) for field in METADATA_VOCABULARY},
+      }
+    )
+    labels = np.repeat(np.arange(len(counts)), counts)
+    return cls(tuple(saved['class_names']), labels, {}, features)
 
 
 def get_builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:

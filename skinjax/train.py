@@ -392,6 +392,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   if config.batch_size % jax.device_count():
     raise ValueError(f'batch_size {config.batch_size} must be divisible by the {jax.device_count()} devices.')
   info, host_iter, eval_sources = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
+  if jax.process_index() == 0:  # What `skinjax.predict` needs without the data.
+    (workdir / 'dataset.json').write_text(json.dumps(info.to_json(), indent=2))
   total_steps = max(1, int(config.num_epochs * info.num_train / config.batch_size))
   trainer = Trainer(config, info, total_steps)
   train_iter = DevicePrefetch(host_iter, trainer.to_global, config.prefetch_to_device)

@@ -63,3 +63,20 @@ def tiny_config(data_dir, name: str = 'scab'):
 def cli_args(data_dir) -> list[str]:
   """The same overrides as command-line flags."""
   return [f'--config.{k}={v}' for k, v in {**TINY, 'dataset.data_dir': data_dir}.items()]
+
+
+@pytest.fixture(scope='session')
+def trained_run(data_dir, tmp_path_factory):
+  """A tiny run with early fusion of metadata that kept a best checkpoint (steps 3 and 6 saved),
+  for evaluation, explanation and prediction."""
+  from etils import epath
+
+  from skinjax import train
+
+  config = tiny_config(data_dir)
+  config.model.fusion = 'early'
+  config.early_stopping.metric = 'validation/auroc'
+  config.early_stopping.patience = 10
+  workdir = epath.Path(tmp_path_factory.mktemp('trained_run'))
+  train.train_and_evaluate(config, workdir)
+  return workdir

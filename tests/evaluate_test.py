@@ -13,7 +13,7 @@ from etils import epath
 from isic_challenge_scoring.classification import ClassificationMetric, ClassificationScore
 from PIL import Image
 
-from skinjax import evaluate, metrics, train
+from skinjax import evaluate, metrics
 
 ISIC_CSV = SHARED / 'data' / 'isic_csv'
 # The scorer's per-category name -> ours at threshold 0.5 (its rule) or threshold-free.
@@ -85,14 +85,8 @@ def test_each_view_of_test_time_augmentation_is_a_distinct_symmetry():
 
 
 @pytest.fixture(scope='module')
-def run(data_dir, tmp_path_factory) -> epath.Path:
-  """A tiny trained run that kept a best checkpoint (early stopping)."""
-  config = tiny_config(data_dir)
-  config.early_stopping.metric = 'validation/auroc'
-  config.early_stopping.patience = 10
-  workdir = epath.Path(tmp_path_factory.mktemp('run'))
-  train.train_and_evaluate(config, workdir)
-  return workdir
+def run(trained_run) -> epath.Path:
+  return trained_run
 
 
 @pytest.fixture(scope='module')

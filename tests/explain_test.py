@@ -7,21 +7,16 @@ import sys
 import numpy as np
 import pytest
 import scipy.stats
-from conftest import ROOT, tiny_config
-from etils import epath
+from conftest import ROOT
 from flax import nnx
 from PIL import Image
 
-from skinjax import evaluate, explain, input_pipeline, models, train
+from skinjax import evaluate, explain, input_pipeline, models, predict
 
 
 @pytest.fixture(scope='module')
-def run(data_dir, tmp_path_factory):
-  workdir = epath.Path(tmp_path_factory.mktemp('explained'))
-  config = tiny_config(data_dir)
-  config.model.fusion = 'early'  # The metadata path is explained too.
-  train.train_and_evaluate(config, workdir)
-  return evaluate.load_run(workdir, 'last')
+def run(trained_run):
+  return evaluate.load_run(trained_run, 'last')
 
 
 @pytest.fixture(scope='module')
@@ -39,7 +34,7 @@ def test_integrated_gradients_sum_to_the_logit_difference(run, lesion):
   # difference), so the midpoint rule needs many steps: 256 were 7% off, 2048 well within 1%.
   attributions = explain.integrated_gradients(model, image, metadata, target=1, fused=True, steps=2048)
   both = np.stack([image, np.zeros_like(image)]).astype(np.float32)
-  logits = np.asarray(explain.logits(model, both, np.stack([metadata] * 2), fused=True))[:, 1]
+  logits = np.asarray(predict.logits(model, both, np.stack([metadata] * 2), fused=True))[:, 1]
   assert attributions.sum() == pytest.approx(logits[0] - logits[1], rel=0.01)
 
 
@@ -85,7 +80,7 @@ def test_grad_cam_on_each_family(name):
   assert cam.shape == (64, 64) and cam.min() >= 0
   assert cam.max() == pytest.approx(1.0) or cam.max() == 0  # Scaled to 1, or nothing speaks for class 2.
   model.eval()
-  logits = explain.logits(model, image[None].astype(np.float32), None, fused=False)
+  logits = predict.logits(model, image[None].astype(np.float32), None, fused=False)
   np.testing.assert_allclose(logits, model(image[None]), rtol=1e-5, atol=1e-5)
 
 
@@ -115,8 +110,3 @@ def test_command_line_explains_images_and_names_unreadable_ones(run, lesion, tmp
   assert '1 of 2 images could not be read' in result.stderr
   picture = Image.open(run.run_dir / 'explain' / 'lesion.png')
   assert picture.size == (900, 340)
-
-
-def test_unknown_site_is_refused_naming_the_vocabulary(run):
-  with pytest.raises(ValueError, match=r"--site='back'; expected one of \["):
-    explain.encode_record(run.info.features, 40, 'male', 'back')
