@@ -11,7 +11,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test,pretrained]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test,pretrained,export]'
 	touch $@
 
 demo: install

@@ -276,8 +276,69 @@ def evaluate(
   writer.write_images(step, {f'evaluate/{name}/{k}': v[None] for k, v in pixels.items()})
   writer.write_scalars(step, {f'evaluate/{name}/{k}': values[k] for k in HEADLINE[kind]})
   writer.close()
+  if not other_data and tta == 'none':
+    (run.run_dir / 'model_card.md').write_text(model_card(run, report))
   logging.info('Report: %s', out / 'report.md')
   return report
+
+
+def model_card(run: Run, report: dict | None) -> str:
+  """A model card (Mitchell et al. 2019) for the run: data, metrics with intervals from `report`
+  (an evaluation of its own data), intended use, limitations, subgroups."""
+  config, info = run.config, run.info
+  fusion = 'none' if config.model.fusion == 'none' else f'{config.model.fusion} fusion of age, sex and site'
+  counts = ', '.join(f'{c} {n}' for c, n in zip(info.class_names, info.class_counts, strict=True))
+  lines = [
+    f'# Model card: {config.model.name} on {config.dataset.name}',
+    '',
+    '## Model',
+    '',
+    f'- Network: `{config.model.name}`, {run.trainer.num_params:,} parameters; metadata: {fusion}.',
+    f'- Input: RGB images in [0, 255] at {config.dataset.image_size}x{config.dataset.image_size} '
+    f'(`{config.dataset.resize}` resizing); output: probabilities of {", ".join(info.class_names)}.',
+    f'- Weights: `{run.checkpoint_dir}/{run.step}`; training configuration: `config.json` beside this card.',
+    '',
+    '## Data',
+    '',
+    f'- Trained on `{config.dataset.name}` ({config.dataset.train_split} split; classes: {counts}).',
+    '',
+    '## Evaluation',
+    '',
+  ]
+  if report is None:
+    lines += ['Not evaluated yet: `python -m skinjax.evaluate --workdir=DIR` adds the metrics here.', '']
+  else:
+    kind = 'binary' if len(report['class_names']) == 2 else 'multiclass'
+    m = report['metrics']
+    lines += [
+      f'On the {report["split"]} split ({int(m["num_examples"]["value"])} images), 95% bootstrap intervals; '
+      'details, thresholds, calibration and pictures in `report/`.',
+      '',
+      *_table(['metric', 'value (95% CI)'], [[k, _cell(m[k])] for k in HEADLINE[kind]]),
+    ]
+    for attribute, groups in report['subgroups'].items():
+      lines += [f'By {attribute}:', '', *_subgroup_table(attribute, groups)]
+  lines += [
+    '## Intended use',
+    '',
+    '- Research on automated classification of dermoscopic images, benchmarking, teaching.',
+    '- **Not a medical device. Not for diagnosis, screening or any decision about a patient**; it does not',
+    '  replace examination by a clinician.',
+    '',
+    '## Limitations',
+    '',
+    f'- It knows only the classes above and only dermoscopic images like those of `{config.dataset.name}`;',
+    '  clinical photographs, other devices and other diagnoses are outside what it was trained on.',
+    '- Public dermoscopy archives (ISIC, HAM10000) come mostly from fair-skinned patients in Europe,',
+    '  Australia and the Americas; performance on darker skin types is unknown. Subgroup results above',
+    '  cover only the metadata the data set records, and small groups have wide intervals.',
+    '- Probabilities are not calibrated risks: see the reliability diagram in the report.',
+    '- Trained on synthetic lesions, it says nothing about real ones.'
+    if config.dataset.name == 'synthetic_lesions'
+    else '- A test split from the training source overstates performance on other clinics.',
+    '',
+  ]
+  return '\n'.join(lines)
 
 
 def _number(value: float) -> str:
@@ -287,6 +348,12 @@ def _number(value: float) -> str:
 def _cell(metric: dict) -> str:
   value, (lo, hi) = metric['value'], metric['ci95']
   return '-' if math.isnan(value) else f'{value:.3f} ({_number(lo)}-{_number(hi)})'
+
+
+def _subgroup_table(attribute: str, groups: dict) -> list[str]:
+  header = list(next(iter(groups.values())))
+  rows = [[g, *(v if k == 'n' else _number(v) for k, v in values.items())] for g, values in groups.items()]
+  return _table([attribute, *header], rows)
 
 
 def _table(header: list[str], rows: list[list]) -> list[str]:
@@ -343,9 +410,7 @@ def markdown(report: dict, pictures: list[str]) -> str:
     )
   lines.append('')
   for attribute, groups in report['subgroups'].items():
-    header = list(next(iter(groups.values())))
-    rows = [[g, *(v if k == 'n' else _number(v) for k, v in values.items())] for g, values in groups.items()]
-    lines += [f'## By {attribute}', '', *_table([attribute, *header], rows)]
+    lines += [f'## By {attribute}', '', *_subgroup_table(attribute, groups)]
   lines += ['## Pictures', ''] + [f'![{p}]({p}.png)' for p in pictures]
   return '\n'.join(lines) + '\n'
 

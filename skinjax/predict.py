@@ -62,9 +62,11 @@ class Predictor:
     self.run, self.model = run, run.model()
     self.class_names, self.features = run.info.class_names, run.info.features
     self.fused = run.config.model.fusion != 'none'
-    self._probabilities = nnx.jit(
-      lambda model, images, metadata: losses.probabilities(logits(model, images, metadata, self.fused), run.config.loss)
-    )
+    self._probabilities = nnx.jit(self.probability_function)
+
+  def probability_function(self, model: nnx.Module, images, metadata) -> jax.Array:
+    """`model`'s class probabilities (traceable: jit, jax2tf)."""
+    return losses.probabilities(logits(model, images, metadata, self.fused), self.run.config.loss)
 
   def image(self, path: str) -> np.ndarray:
     return load_image(path, self.run.config.dataset.image_size, self.run.config.dataset.resize)
