@@ -5,13 +5,13 @@ VENV ?= .venv
 WORKDIR ?= workdir/demo
 BIN := $(VENV)/bin
 
-.PHONY: demo test install lint
+.PHONY: demo test install lint browser
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test,pretrained,export]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test,pretrained,export,web]'
 	touch $@
 
 demo: install
@@ -22,5 +22,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
-test: lint
+# Headless Chromium and its driver, from Debian, for the web app's browser test.
+browser:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: lint browser
 	$(BIN)/python -m pytest

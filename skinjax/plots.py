@@ -91,9 +91,19 @@ def reliability(curves: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) ->
   return fig
 
 
-def save(fig: Figure, path) -> np.ndarray:
-  """Writes `fig` to `path` as PNG; returns its RGB pixels [H, W, 3]."""
+def _png(fig: Figure) -> bytes:
   buffer = io.BytesIO()
   fig.savefig(buffer, format='png', dpi=100)
-  path.write_bytes(buffer.getvalue())
-  return np.asarray(Image.open(buffer).convert('RGB'))
+  return buffer.getvalue()
+
+
+def pixels(fig: Figure) -> np.ndarray:
+  """`fig`'s RGB pixels [H, W, 3]."""
+  return np.asarray(Image.open(io.BytesIO(_png(fig))).convert('RGB'))
+
+
+def save(fig: Figure, path) -> np.ndarray:
+  """Writes `fig` to `path` as PNG; returns its RGB pixels [H, W, 3]."""
+  data = _png(fig)
+  path.write_bytes(data)
+  return np.asarray(Image.open(io.BytesIO(data)).convert('RGB'))
