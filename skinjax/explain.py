@@ -10,7 +10,6 @@ read is reported by name and the others still explained.
 """
 
 import functools
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -103,22 +102,13 @@ def main(argv):
   names, model, fused = predictor.class_names, predictor.model, predictor.fused
   if f.target is not None and f.target not in names:
     raise app.UsageError(f'--target={f.target!r}; expected one of {names}.')
-  try:
-    metadata = predictor.metadata(f.age, f.sex, f.site)
-  except ValueError as e:
-    raise app.UsageError(f'--{e}') from None
+  metadata = predict.metadata_from_flags(predictor, f)
   run = predictor.run
   out = run.run_dir / 'explain'
   out.mkdir(exist_ok=True)
   writer = metric_writers.create_default_writer(run.run_dir, just_logging=jax.process_index() > 0)
   failed = []
-  for path in argv[1:]:
-    try:
-      image = predictor.image(path)
-    except ValueError as e:
-      print(e, file=sys.stderr)
-      failed.append(path)
-      continue
+  for path, image in predict.readable_images(predictor, argv[1:], failed):
     probs = predictor.probabilities(image[None], metadata[None])[0]
     target = names.index(f.target) if f.target else int(probs.argmax())
     attributions = integrated_gradients(model, image, metadata, target, fused, f.steps)
@@ -135,8 +125,7 @@ def main(argv):
     print(f'  integrated gradients sum to the logit difference from black within {error:.1%}', end='')
     print(' (more --steps would bring them closer)' if error > 0.05 else '')
   writer.close()
-  if failed:
-    sys.exit(f'{len(failed)} of {len(argv) - 1} images could not be read: {", ".join(failed)}')
+  predict.exit_if_failed(failed, len(argv) - 1)
 
 
 if __name__ == '__main__':

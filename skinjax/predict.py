@@ -11,6 +11,7 @@ only the run's directory, not its data.
 
 import json
 import sys
+from collections.abc import Iterator
 
 import jax
 import numpy as np
@@ -83,23 +84,38 @@ class Predictor:
     return [(self.class_names[i], float(probs[i])) for i in np.argsort(-probs, kind='stable')[:k]]
 
 
+def metadata_from_flags(predictor: Predictor, f) -> np.ndarray:
+  """The metadata that --age, --sex and --site give, or a usage error naming the bad one."""
+  try:
+    return predictor.metadata(f.age, f.sex, f.site)
+  except ValueError as e:
+    raise app.UsageError(f'--{e}') from None
+
+
+def readable_images(predictor: Predictor, paths: list[str], failed: list[str]) -> Iterator[tuple[str, np.ndarray]]:
+  """(path, prepared image) of each file that can be read; the others are named on stderr and
+  added to `failed`."""
+  for path in paths:
+    try:
+      yield path, predictor.image(path)
+    except ValueError as e:
+      print(e, file=sys.stderr)
+      failed.append(path)
+
+
+def exit_if_failed(failed: list[str], total: int) -> None:
+  if failed:
+    sys.exit(f'{len(failed)} of {total} files could not be read: {", ".join(failed)}')
+
+
 def main(argv):
   f = flags.FLAGS
   if len(argv) < 2:
     raise app.UsageError('Name at least one image file.')
   predictor = Predictor(f.workdir, f.checkpoint)
-  try:
-    metadata = predictor.metadata(f.age, f.sex, f.site)
-  except ValueError as e:
-    raise app.UsageError(f'--{e}') from None
+  metadata = metadata_from_flags(predictor, f)
   results, failed = [], []
-  for path in argv[1:]:
-    try:
-      image = predictor.image(path)
-    except ValueError as e:
-      print(e, file=sys.stderr)
-      failed.append(path)
-      continue
+  for path, image in readable_images(predictor, argv[1:], failed):
     top = predictor.top(predictor.probabilities(image[None], metadata[None])[0], f.top_k)
     results.append({'image': path, 'top': [{'class': c, 'probability': p} for c, p in top]})
     if not f.json:
@@ -108,8 +124,7 @@ def main(argv):
         print(f'  {c:<24} {p:6.1%}')
   if f.json:
     print(json.dumps(results, indent=2))
-  if failed:
-    sys.exit(f'{len(failed)} of {len(argv) - 1} files could not be predicted: {", ".join(failed)}')
+  exit_if_failed(failed, len(argv) - 1)
 
 
 if __name__ == '__main__':

@@ -3,6 +3,8 @@
 import importlib.util
 import os
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -58,6 +60,11 @@ def tiny_config(data_dir, name: str = 'scab'):
       node = node[p]
     node[leaf] = value
   return config
+
+
+def run_module(module: str, *args: str) -> subprocess.CompletedProcess:
+  """`python -m module args...` in the repository root, its output captured."""
+  return subprocess.run([sys.executable, '-m', module, *args], cwd=ROOT, capture_output=True, text=True, check=False)
 
 
 def cli_args(data_dir) -> list[str]:

@@ -3,12 +3,10 @@
 import csv
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED, tiny_config
+from conftest import SHARED, run_module, tiny_config
 from etils import epath
 from isic_challenge_scoring.classification import ClassificationMetric, ClassificationScore
 from PIL import Image
@@ -168,13 +166,7 @@ def test_a_checkpoint_of_another_network_is_refused_by_name(run, tmp_path):
 
 
 def test_command_line(run):
-  result = subprocess.run(
-    [sys.executable, '-m', 'skinjax.evaluate', f'--workdir={run}', '--checkpoint=last', '--bootstrap=20'],
-    cwd=ROOT,
-    capture_output=True,
-    text=True,
-    check=False,
-  )
+  result = run_module('skinjax.evaluate', f'--workdir={run}', '--checkpoint=last', '--bootstrap=20')
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'auroc:' in result.stdout and f'Report: {run}/report/test/report.md' in result.stdout
 

@@ -1,13 +1,10 @@
 """skinjax.explain: integrated gradients' completeness, Adebayo et al.'s weight-randomisation
 check, Grad-CAM on networks of each family, and the command line."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import scipy.stats
-from conftest import ROOT
+from conftest import run_module
 from flax import nnx
 from PIL import Image
 
@@ -87,26 +84,18 @@ def test_grad_cam_on_each_family(name):
 def test_command_line_explains_images_and_names_unreadable_ones(run, lesion, tmp_path):
   Image.fromarray(lesion[0]).save(tmp_path / 'lesion.png')
   (tmp_path / 'notes.jpg').write_text('not an image')
-  result = subprocess.run(
-    [
-      sys.executable,
-      '-m',
-      'skinjax.explain',
-      f'--workdir={run.run_dir}',
-      '--checkpoint=last',
-      '--steps=32',
-      '--age=60',
-      '--sex=female',
-      str(tmp_path / 'notes.jpg'),
-      str(tmp_path / 'lesion.png'),
-    ],
-    cwd=ROOT,
-    capture_output=True,
-    text=True,
-    check=False,
+  result = run_module(
+    'skinjax.explain',
+    f'--workdir={run.run_dir}',
+    '--checkpoint=last',
+    '--steps=32',
+    '--age=60',
+    '--sex=female',
+    str(tmp_path / 'notes.jpg'),
+    str(tmp_path / 'lesion.png'),
   )
   assert result.returncode == 1
   assert f'{tmp_path}/notes.jpg: not a readable image' in result.stderr
-  assert '1 of 2 images could not be read' in result.stderr
+  assert '1 of 2 files could not be read' in result.stderr
   picture = Image.open(run.run_dir / 'explain' / 'lesion.png')
   assert picture.size == (900, 340)

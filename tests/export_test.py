@@ -1,12 +1,10 @@
 """skinjax.export: TensorFlow Lite and ONNX models give JAX's probabilities on real images."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED
+from conftest import SHARED, run_module
 
 from skinjax import export, input_pipeline, predict
 
@@ -42,12 +40,6 @@ def test_exported_probabilities_equal_jax(trained_run, predictor, fmt):
 
 
 def test_command_line(trained_run):
-  result = subprocess.run(
-    [sys.executable, '-m', 'skinjax.export', f'--workdir={trained_run}', '--format=onnx'],
-    cwd=ROOT,
-    capture_output=True,
-    text=True,
-    check=False,
-  )
+  result = run_module('skinjax.export', f'--workdir={trained_run}', '--format=onnx')
   assert result.returncode == 0, result.stderr[-3000:]
   assert f'{trained_run}/export/model.onnx (' in result.stdout

@@ -1,12 +1,10 @@
 """skinjax.predict: the same probabilities as evaluation, any image file, clear errors."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import run_module
 from PIL import Image
 
 from skinjax import evaluate, input_pipeline, predict
@@ -42,17 +40,11 @@ def test_command_line_predicts_every_readable_image(trained_run, tmp_path):
   Image.fromarray(rng.integers(0, 256, (50, 50), np.uint8), 'L').save(tmp_path / 'grey.bmp')
   (tmp_path / 'notes.jpg').write_text('not an image')
   files = [tmp_path / n for n in ('wide.jpg', 'notes.jpg', 'alpha.png', 'missing.png', 'grey.bmp')]
-  result = subprocess.run(
-    [sys.executable, '-m', 'skinjax.predict', f'--workdir={trained_run}', '--json', '--age=70', *map(str, files)],
-    cwd=ROOT,
-    capture_output=True,
-    text=True,
-    check=False,
-  )
+  result = run_module('skinjax.predict', f'--workdir={trained_run}', '--json', '--age=70', *map(str, files))
   assert result.returncode == 1, result.stderr[-2000:]
   assert f'{tmp_path}/notes.jpg: not a readable image' in result.stderr
   assert f'{tmp_path}/missing.png: cannot be read (No such file or directory)' in result.stderr
-  assert '2 of 5 files could not be predicted' in result.stderr
+  assert '2 of 5 files could not be read' in result.stderr
   predictions = json.loads(result.stdout)
   assert [p['image'] for p in predictions] == [str(files[i]) for i in (0, 2, 4)]
   for p in predictions:
