@@ -45,6 +45,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.model.name = arg.model
   config.model.pretrained = 'imagenet' if arg.model in weights.PRETRAINED else ''
   config.model.fusion = 'early'
+  config.model.head_init = 'kaiming'  # The paper: the new last layer is Kaiming-initialised.
   config.optimizer.name = 'adam'
   config.optimizer.learning_rate = 1e-4
   config.optimizer.plateau.update(metric='validation/log_loss', factor=0.4, patience=1)
@@ -55,7 +56,14 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   if arg.standard_cnn:  # Appendix B's final values.
     config.model.update(
-      name='standard_cnn', pretrained='', dropout=0.4, num_layers=5, kernel_size=4, pool_size=3, filters=11
+      name='standard_cnn',
+      pretrained='',
+      head_init='',
+      dropout=0.4,
+      num_layers=5,
+      kernel_size=4,
+      pool_size=3,
+      filters=11,
     )
     config.optimizer.learning_rate = 0.00977
     config.batch_size = 8

@@ -88,11 +88,13 @@ def base_config() -> ml_collections.ConfigDict:
   config.model.name = ''  # A registered network (skinjax.models.names()).
   config.model.dropout = 0.0
   config.model.pretrained = ''  # 'imagenet' (skinjax.weights.PRETRAINED) or a weights file to start from.
+  config.model.head_init = ''  # The classifier's own initialisation, or 'kaiming' (He normal, zero bias).
   config.model.hidden = ()  # Dense layers of a new head (each with batch norm and ReLU).
   config.model.fusion = 'none'  # Or 'early' / 'late' fusion of encoded age, sex and site.
   config.precision = 'float32'  # Or 'bfloat16' compute (float32 weights and optimizer state).
   config.init_from = ''  # A workdir whose latest weights this run starts from.
   config.freeze_backbone = False  # Train only the head; the backbone's batch norms keep their statistics.
+  config.trainable = ()  # With freeze_backbone: backbone layers that still train, e.g. ('blocks/layers/7',).
   config.stages = ()  # Overrides run one after the other, each from the last's weights (train.py).
 
   config.loss = ml_collections.ConfigDict()

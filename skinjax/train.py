@@ -104,7 +104,7 @@ def train_step(
     model = nnx.merge(graphdef, rng_state, compute_params, state.model_state, copy=True)
     model.train()
     if config.freeze_backbone:  # Its batch norms keep their statistics, as Keras' frozen layers.
-      for module in models.backbone_modules(model):
+      for module in models.frozen_modules(model, config.trainable):
         module.eval()
     logits = _forward(model, batch, fused)
     loss = losses.loss(logits, batch['label'], config.loss, class_weights)
@@ -152,11 +152,21 @@ class Trainer:
       num_classes=info.num_classes,
       metadata_features=metadata_features,
       rngs=nnx.Rngs(params=config.seed, dropout=config.seed + 1),
-      **{k: v for k, v in config.model.items() if k not in ('name', 'pretrained')},
+      **{k: v for k, v in config.model.items() if k not in ('name', 'pretrained', 'head_init')},
     )
     if config.model.pretrained:  # All but the (new) classifier.
       backbone = model.backbone if hasattr(model, 'backbone') else model
       weights.load_pretrained(backbone, config.model.name, config.model.pretrained, skip=('head',))
+    if config.model.head_init == 'kaiming':  # He-normal weights, zero biases (seed 001's new head).
+      kernel = model.head.kernel
+      kernel.value = nnx.initializers.kaiming_normal()(jax.random.key(config.seed), kernel.value.shape)
+      model.head.bias.value = jnp.zeros_like(model.head.bias.value)
+    elif config.model.head_init:
+      raise ValueError(f"model.head_init must be '' (the network's own) or 'kaiming', got {config.model.head_init!r}.")
+    if config.trainable and not config.freeze_backbone:
+      raise ValueError(
+        f'trainable={tuple(config.trainable)} names layers that train in a frozen backbone; set freeze_backbone.'
+      )
     dtype = PRECISIONS[config.precision]
     for _, module in nnx.iter_modules(model):
       if isinstance(module, Normalize):
@@ -164,8 +174,13 @@ class Trainer:
     self.graphdef, rngs, params, model_state = nnx.split(model, nnx.RngState, nnx.Param, ...)
     tx = create_optimizer(config, total_steps)
     if config.freeze_backbone:
+      names = {weights.path_names(p) for p, _ in jax.tree_util.tree_flatten_with_path(params)[0]}
+      for layer in config.trainable:
+        if not any(models.is_frozen(model, n) and not models.is_frozen(model, n, (layer,)) for n in names):
+          raise ValueError(f'trainable: {layer!r} names no layer of the backbone of {config.model.name}.')
       frozen = jax.tree_util.tree_map_with_path(
-        lambda path, _: 'frozen' if models.in_backbone(model, weights.path_names(path)) else 'train', params
+        lambda path, _: 'frozen' if models.is_frozen(model, weights.path_names(path), config.trainable) else 'train',
+        params,
       )
       tx = optax.multi_transform({'train': tx, 'frozen': optax.set_to_zero()}, frozen)
     state = TrainState(

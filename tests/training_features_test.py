@@ -236,3 +236,30 @@ def test_two_stages_frozen_backbone_then_fine_tuning(data_dir, tmp_path):
     ValueError, match=r'does not fit this network: head/kernel has shape \(16, 2\), expected \(8, 2\); hidden/'
   ):
     train.train_and_evaluate(config, tmp_path / 'other')
+
+
+def test_kaiming_head_and_named_trainable_layers(data_dir):
+  config = tiny_config(data_dir)
+  config.model.name = 'resnet18'
+  config.model.head_init = 'kaiming'
+  config.freeze_backbone = True
+  config.trainable = ('blocks/layers/7',)  # The last basic block trains with the head.
+  info, it, _ = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
+  trainer = train.Trainer(config, info, 6)
+  kernel = np.asarray(trainer.initial_state.params['head']['kernel'])
+  assert kernel.std() == pytest.approx(np.sqrt(2 / kernel.shape[0]), rel=0.1)  # He normal: fan in 512.
+  assert not np.asarray(trainer.initial_state.params['head']['bias']).any()
+  before = weights.flatten(jax.device_get(trainer.initial_state.params))
+  stats_before = weights.flatten(jax.device_get(trainer.initial_state.model_state))
+  state, batches = trainer.initial_state, train.DevicePrefetch(it, trainer.to_global, 1)
+  for _ in range(2):  # The first step donates the initial state.
+    state, _ = trainer.train_step(state, next(batches)[0])
+  after, stats_after = weights.flatten(state.params), weights.flatten(state.model_state)
+  for name in before:
+    learnt = name[0] == 'head' or name[:3] == ('blocks', 'layers', '7')
+    assert np.array_equal(before[name], after[name]) != learnt, name
+  for name in stats_before:  # Batch statistics move only in the trainable block.
+    assert np.array_equal(stats_before[name], stats_after[name]) != (name[:3] == ('blocks', 'layers', '7')), name
+  config.trainable = ('blocks/layers/70',)
+  with pytest.raises(ValueError, match="trainable: 'blocks/layers/70' names no layer of the backbone of resnet18"):
+    train.Trainer(config, info, 6)

@@ -13,7 +13,7 @@ from skinjax.models import (  # noqa: F401  (registers them)
   standard_cnn,
   vgg,
 )
-from skinjax.models.heads import backbone_modules, in_backbone
+from skinjax.models.heads import frozen_modules, is_frozen
 from skinjax.models.registry import build, names
 
-__all__ = ['backbone_modules', 'build', 'in_backbone', 'names']
+__all__ = ['build', 'frozen_modules', 'is_frozen', 'names']

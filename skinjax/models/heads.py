@@ -83,15 +83,40 @@ class Headed(nnx.Module):
     return self.head(self.hidden(x)) + self.metadata_head(m)
 
 
-def backbone_modules(model: nnx.Module) -> list[nnx.Module]:
-  """The modules of `model` that a frozen backbone holds fixed: all but its head and the dropout
-  before it."""
-  root = model.backbone if isinstance(model, Headed) else model
-  return [child for name, child in nnx.iter_children(root) if name not in ('head', 'dropout')]
+def _backbone(model: nnx.Module) -> tuple[nnx.Module, tuple[str, ...]]:
+  """The backbone and its path in `model`."""
+  return (model.backbone, ('backbone',)) if isinstance(model, Headed) else (model, ())
 
 
-def in_backbone(model: nnx.Module, path: tuple[str, ...]) -> bool:
-  """Whether the parameter at `path` (of `nnx.state(model)`) belongs to `backbone_modules`."""
-  if isinstance(model, Headed):
-    return path[0] == 'backbone' and path[1] not in ('head', 'dropout')
-  return path[0] not in ('head', 'dropout')
+def _within(path: tuple[str, ...], prefixes: list[tuple[str, ...]]) -> bool:
+  return any(path[: len(p)] == p for p in prefixes)
+
+
+def frozen_modules(model: nnx.Module, trainable: tuple[str, ...] = ()) -> list[nnx.Module]:
+  """The largest modules a frozen backbone holds fixed: all of the backbone but its head, the
+  dropout before it and the `trainable` modules (paths in the backbone such as 'blocks/layers/7')."""
+  root, _ = _backbone(model)
+  keep = [tuple(t.split('/')) for t in trainable]
+  out = []
+
+  def visit(module, path):
+    for name, child in nnx.iter_children(module):
+      here = (*path, str(name))
+      if here in (('head',), ('dropout',)) or _within(here, keep):
+        continue
+      if any(k[: len(here)] == here for k in keep):  # An ancestor of a trainable module.
+        visit(child, here)
+      else:
+        out.append(child)
+
+  visit(root, ())
+  return out
+
+
+def is_frozen(model: nnx.Module, path: tuple[str, ...], trainable: tuple[str, ...] = ()) -> bool:
+  """Whether the parameter at `path` (of `nnx.state(model)`) belongs to `frozen_modules`."""
+  root, prefix = _backbone(model)
+  if path[: len(prefix)] != prefix:
+    return False
+  inner = path[len(prefix) :]
+  return inner[0] not in ('head', 'dropout') and not _within(inner, [tuple(t.split('/')) for t in trainable])
