@@ -2,6 +2,8 @@
 setting fields by their dotted names."""
 
 import copy
+import importlib.util
+import pathlib
 
 import ml_collections
 
@@ -28,6 +30,17 @@ def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
     else:
       parsed[key] = type(default)(value)
   return parsed
+
+
+def load(spec: str) -> ml_collections.ConfigDict:
+  """The config `--config=spec` gives, e.g. 'configs/scab.py:demo' (for notebooks and tests)."""
+  path, _, arg = spec.partition(':')
+  module_spec = importlib.util.spec_from_file_location(pathlib.Path(path).stem, path)
+  if module_spec is None or not pathlib.Path(path).is_file():
+    raise FileNotFoundError(f'{path}: no such config file.')
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  return module.get_config(arg)
 
 
 def with_overrides(config: ml_collections.ConfigDict, overrides: dict) -> ml_collections.ConfigDict:

@@ -1,6 +1,5 @@
 """Shared fixtures: a tiny synthetic data set built once per session, and a tiny demo config."""
 
-import importlib.util
 import os
 import pathlib
 import subprocess
@@ -33,10 +32,9 @@ TINY = {
 
 
 def load_config(arg: str = 'demo', name: str = 'scab'):
-  spec = importlib.util.spec_from_file_location(f'{name}_config', ROOT / 'configs' / f'{name}.py')
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(arg)
+  from skinjax import config_lib
+
+  return config_lib.load(f'{ROOT}/configs/{name}.py:{arg}')
 
 
 @pytest.fixture(scope='session')
