@@ -81,7 +81,7 @@ def build(predictor: predict.Predictor, examples: list[str], concurrency: int = 
       chart = gr.Image(label='Top 3', elem_id='chart')
       cam = gr.Image(label='Grad-CAM of the top class', elem_id='cam')
     if examples:
-      gr.Examples(examples, inputs=[image])
+      gr.Examples(examples, inputs=[image], elem_id='examples')
     button.click(run, [image, age, sex, site], [result, chart, cam], concurrency_limit=concurrency)
   return demo
 

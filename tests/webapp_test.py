@@ -47,7 +47,9 @@ def test_classify_explains_what_is_wrong(predictor, tmp_path):
 
 
 @pytest.fixture(scope='module')
-def server(trained_run, lesion):
+def server(trained_run, lesion, tmp_path_factory):
+  examples = tmp_path_factory.mktemp('examples')
+  Image.open(lesion).save(examples / 'example.png')
   with socket.socket() as s:
     s.bind(('127.0.0.1', 0))
     port = s.getsockname()[1]
@@ -59,6 +61,7 @@ def server(trained_run, lesion):
       f'--workdir={trained_run}',
       f'--port={port}',
       '--max_upload=1mb',
+      f'--examples={examples}',
     ],
     cwd=ROOT,
     stdout=subprocess.PIPE,
@@ -109,11 +112,17 @@ def test_upload_in_a_browser_shows_the_top_three(server, predictor, lesion):
     wait.until(lambda d: '%' in d.find_element(By.ID, 'result').text)
     shown = re.findall(r'(\w+) (\d+\.\d)%', driver.find_element(By.ID, 'result').text)
     wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, '#cam img')))
+    driver.get(server)  # Again, picking the example instead of uploading.
+    wait.until(expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, '#examples button'))).click()
+    wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, '#image img')))
+    driver.find_element(By.ID, 'classify').click()
+    wait.until(lambda d: '%' in d.find_element(By.ID, 'result').text)
+    picked = re.findall(r'(\w+) (\d+\.\d)%', driver.find_element(By.ID, 'result').text)
   finally:
     driver.quit()
   image = predictor.image(lesion)
   expected = predictor.top(predictor.probabilities(image[None], predictor.metadata()[None])[0], 3)
-  assert shown == [(c, f'{100 * p:.1f}') for c, p in expected]
+  assert shown == picked == [(c, f'{100 * p:.1f}') for c, p in expected]
 
 
 def test_several_users_at_once_and_the_upload_limit(server, lesion, tmp_path):
