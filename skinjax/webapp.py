@@ -10,6 +10,8 @@ decompression bombs); a file that is not an image gets a message; requests from 
 are served together (`--concurrency`).
 """
 
+import threading
+
 from absl import app, flags
 from etils import epath
 from matplotlib.figure import Figure
@@ -23,6 +25,9 @@ NOTICE = (
   'see a doctor.'
 )
 EXAMPLE_SUFFIXES = ('.jpg', '.jpeg', '.png')
+# Requests run in threads; nnx's transforms update the shared network object while they trace,
+# so one request at a time uses it (each takes milliseconds once compiled).
+_NETWORK = threading.Lock()
 
 
 def donut(top: list[tuple[str, float]]) -> Figure:
@@ -47,9 +52,10 @@ def classify(predictor: predict.Predictor, path: str | None, age: str | None, se
     raise ValueError(f'age {age!r}: expected years as a number, or nothing.') from None
   metadata = predictor.metadata(years, None if sex == 'unknown' else sex, None if site == 'unknown' else site)
   image = predictor.image(path)  # ValueError for files that are not images, or too large ones.
-  probs = predictor.probabilities(image[None], metadata[None])[0]
-  top = predictor.top(probs, 3)
-  cam = explain.grad_cam(predictor.model, image, metadata, predictor.class_names.index(top[0][0]), predictor.fused)
+  with _NETWORK:
+    probs = predictor.probabilities(image[None], metadata[None])[0]
+    top = predictor.top(probs, 3)
+    cam = explain.grad_cam(predictor.model, image, metadata, predictor.class_names.index(top[0][0]), predictor.fused)
   text = '\n'.join(f'{i}. **{c}** {p:.1%}' for i, (c, p) in enumerate(top, 1))
   return text, plots.pixels(donut(top)), explain.overlay(image, cam)
 
