@@ -21,7 +21,7 @@ from flax import nnx
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from skinjax import plots, predict
+from skinjax import models, plots, predict
 
 
 def integrated_gradients(
@@ -46,7 +46,7 @@ IG_BATCH = 32  # Path points per gradient evaluation.
 @functools.partial(nnx.jit, static_argnums=(4, 5))
 def _path_gradients(model, image, metadata, alphas, target, fused):
   def target_logit(points):
-    return predict.logits(model, points, jnp.broadcast_to(metadata, (len(points), *metadata.shape)), fused)[
+    return models.logits(model, points, jnp.broadcast_to(metadata, (len(points), *metadata.shape)), fused)[
       :, target
     ].sum()
 
@@ -65,7 +65,7 @@ def _grad_cam(model, image, metadata, target, fused):
   fmap = model.feature_map(image[None])
 
   def target_logit(a):
-    return (model.classify(a, metadata[None]) if fused else model.classify(a))[0, target]
+    return models.classify(model, a, metadata[None], fused)[0, target]
 
   weights = jnp.mean(jax.grad(target_logit)(fmap), axis=(1, 2))
   cam = jax.nn.relu(jnp.sum(fmap * weights[:, None, None, :], axis=-1))[0]
@@ -118,7 +118,7 @@ def main(argv):
     pixels = plots.save(figure(image, attribution_map(attributions), cam, title), out / f'{name}.png')
     writer.write_images(run.step, {f'explain/{name}': pixels[None]})
     both = np.stack([image, np.zeros_like(image)]).astype(np.float32)
-    scores = predict.logits(model, both, np.stack([metadata] * 2), fused)
+    scores = models.logits(model, both, np.stack([metadata] * 2), fused)
     difference = float(scores[0, target] - scores[1, target])
     error = abs(attributions.sum() - difference) / max(abs(difference), 1e-12)
     print(f'{path}: {names[target]} {probs[target]:.3f} -> {out / name}.png')

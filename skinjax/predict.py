@@ -19,7 +19,7 @@ from absl import app, flags
 from etils import epath
 from flax import nnx
 
-from skinjax import evaluate, input_pipeline, losses
+from skinjax import evaluate, input_pipeline, losses, models
 from tfds_builders import common
 
 
@@ -48,13 +48,6 @@ def encode_record(features, age: int | None = None, sex: str | None = None, site
   return input_pipeline.encode_metadata(record, features)
 
 
-def logits(model: nnx.Module, images, metadata, fused: bool) -> jax.Array:
-  """The network's logits for images [N, H, W, 3] (and metadata [N, M]), as it is (in inference
-  mode for predictions)."""
-  fmap = model.feature_map(images)
-  return model.classify(fmap, metadata) if fused else model.classify(fmap)
-
-
 class Predictor:
   """A trained run's network in inference mode, with the run's preprocessing."""
 
@@ -67,7 +60,7 @@ class Predictor:
 
   def probability_function(self, model: nnx.Module, images, metadata) -> jax.Array:
     """`model`'s class probabilities (traceable: jit, jax2tf)."""
-    return losses.probabilities(logits(model, images, metadata, self.fused), self.run.config.loss)
+    return losses.probabilities(models.logits(model, images, metadata, self.fused), self.run.config.loss)
 
   def image(self, path: str) -> np.ndarray:
     return load_image(path, self.run.config.dataset.image_size, self.run.config.dataset.resize)

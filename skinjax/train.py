@@ -86,10 +86,6 @@ def create_optimizer(config: ml_collections.ConfigDict, total_steps: int) -> opt
   return optimizers[c.name]()
 
 
-def _forward(model, batch: dict, fused: bool) -> jax.Array:
-  return model(batch['image'], batch['metadata']) if fused else model(batch['image'])
-
-
 def train_step(
   state: TrainState, batch: dict, *, graphdef, tx, config, class_weights, fused, dtype
 ) -> tuple[TrainState, dict]:
@@ -106,7 +102,7 @@ def train_step(
     if config.freeze_backbone:  # Its batch norms keep their statistics, as Keras' frozen layers.
       for module in models.frozen_modules(model, config.trainable):
         module.eval()
-    logits = _forward(model, batch, fused)
+    logits = models.logits(model, batch['image'], batch['metadata'], fused)
     loss = losses.loss(logits, batch['label'], config.loss, class_weights)
     return loss, (logits, nnx.state(model, nnx.Not(nnx.Any(nnx.Param, nnx.RngState))))
 
@@ -133,7 +129,7 @@ def eval_step(state: TrainState, batch: dict, *, graphdef, config, fused, dtype)
   params = jax.tree.map(lambda p: p.astype(dtype), params)
   model = nnx.merge(graphdef, state.rngs, params, state.model_state)
   model.eval()
-  return losses.probabilities(_forward(model, batch, fused), config.loss)
+  return losses.probabilities(models.logits(model, batch['image'], batch['metadata'], fused), config.loss)
 
 
 class Trainer:

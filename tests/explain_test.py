@@ -8,7 +8,7 @@ from conftest import run_module
 from flax import nnx
 from PIL import Image
 
-from skinjax import evaluate, explain, input_pipeline, models, predict
+from skinjax import evaluate, explain, input_pipeline, models
 
 
 @pytest.fixture(scope='module')
@@ -31,7 +31,7 @@ def test_integrated_gradients_sum_to_the_logit_difference(run, lesion):
   # difference), so the midpoint rule needs many steps: 256 were 7% off, 2048 well within 1%.
   attributions = explain.integrated_gradients(model, image, metadata, target=1, fused=True, steps=2048)
   both = np.stack([image, np.zeros_like(image)]).astype(np.float32)
-  logits = np.asarray(predict.logits(model, both, np.stack([metadata] * 2), fused=True))[:, 1]
+  logits = np.asarray(models.logits(model, both, np.stack([metadata] * 2), fused=True))[:, 1]
   assert attributions.sum() == pytest.approx(logits[0] - logits[1], rel=0.01)
 
 
@@ -77,7 +77,7 @@ def test_grad_cam_on_each_family(name):
   assert cam.shape == (64, 64) and cam.min() >= 0
   assert cam.max() == pytest.approx(1.0) or cam.max() == 0  # Scaled to 1, or nothing speaks for class 2.
   model.eval()
-  logits = predict.logits(model, image[None].astype(np.float32), None, fused=False)
+  logits = models.logits(model, image[None].astype(np.float32), None, fused=False)
   np.testing.assert_allclose(logits, model(image[None]), rtol=1e-5, atol=1e-5)
 
 

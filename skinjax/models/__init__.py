@@ -13,7 +13,7 @@ from skinjax.models import (  # noqa: F401  (registers them)
   standard_cnn,
   vgg,
 )
-from skinjax.models.heads import frozen_modules, is_frozen
+from skinjax.models.heads import classify, frozen_modules, is_frozen, logits
 from skinjax.models.registry import build, names
 
-__all__ = ['build', 'frozen_modules', 'is_frozen', 'names']
+__all__ = ['build', 'classify', 'frozen_modules', 'is_frozen', 'logits', 'names']

@@ -83,6 +83,16 @@ class Headed(nnx.Module):
     return self.head(self.hidden(x)) + self.metadata_head(m)
 
 
+def classify(model: nnx.Module, feature_map: jax.Array, metadata: jax.Array | None, fused: bool) -> jax.Array:
+  """`model`'s logits from its feature map, with the metadata where the network fuses it."""
+  return model.classify(feature_map, metadata) if fused else model.classify(feature_map)
+
+
+def logits(model: nnx.Module, images: jax.Array, metadata: jax.Array | None, fused: bool) -> jax.Array:
+  """`model`'s logits for images [N, H, W, 3] (and metadata [N, M] where it fuses them)."""
+  return classify(model, model.feature_map(images), metadata, fused)
+
+
 def _backbone(model: nnx.Module) -> tuple[nnx.Module, tuple[str, ...]]:
   """The backbone and its path in `model`."""
   return (model.backbone, ('backbone',)) if isinstance(model, Headed) else (model, ())
