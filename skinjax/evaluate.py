@@ -40,7 +40,7 @@ TTA = {
   'flips': _FLIPS,
   'dihedral': _FLIPS + tuple(lambda x, f=f: np.swapaxes(x if f is None else f(x), 1, 2) for f in _FLIPS),
 }
-AGE_BANDS = ((0, 30), (30, 45), (45, 60), (60, 75), (75, 1000))
+AGE_BANDS = ((30, '0-29'), (45, '30-44'), (60, '45-59'), (75, '60-74'), (1000, '75+'))  # (below, name)
 HEADLINE = {
   'binary': (
     'accuracy',
@@ -70,6 +70,11 @@ HEADLINE = {
 }
 PER_CLASS = ('sensitivity', 'specificity', 'ppv', 'npv', 'f1', 'auroc', 'auprc', 'pauroc80')
 THRESHOLDED = ('sensitivity', 'specificity', 'ppv', 'npv', 'f1')
+
+
+def _kind(class_names) -> str:
+  """Which HEADLINE metrics apply."""
+  return 'binary' if len(class_names) == 2 else 'multiclass'
 
 
 def run_config(workdir: epath.Path) -> tuple[ml_collections.ConfigDict, epath.Path]:
@@ -148,15 +153,17 @@ def all_metrics(probs, labels, class_names, thresholds: dict[str, np.ndarray]) -
 def subgroups(probs, labels, rows: list[dict], features, class_names) -> dict[str, dict[str, dict[str, float]]]:
   """Headline metrics and size of each group by sex, age band and anatomical site (leaving out
   an attribute the data set never records)."""
-  kind = 'binary' if len(class_names) == 2 else 'multiclass'
-  keep = ('accuracy', 'auroc', 'sensitivity', 'specificity') if kind == 'binary' else ('accuracy', 'balanced_accuracy')
+  keep = (
+    ('accuracy', 'auroc', 'sensitivity', 'specificity')
+    if _kind(class_names) == 'binary'
+    else ('accuracy', 'balanced_accuracy')
+  )
   ages = np.array([int(r['age']) for r in rows])
   groups = {
     'sex': np.array([features['sex'].int2str(int(r['sex'])) for r in rows]),
-    'age': np.array(['unknown' if a < 0 else next(f'{lo}-{hi - 1}' for lo, hi in AGE_BANDS if a < hi) for a in ages]),
+    'age': np.array(['unknown' if a < 0 else next(band for below, band in AGE_BANDS if a < below) for a in ages]),
     'site': np.array([features['site'].int2str(int(r['site'])) for r in rows]),
   }
-  groups['age'] = np.char.replace(groups['age'], '75-999', '75+')
   out = {}
   for attribute, values in groups.items():
     if (values == 'unknown').all():
@@ -207,28 +214,28 @@ def evaluate(
   )
   probs, labels = trainer.predict(state, sources[split], config, data_info, TTA[tta])
   names = info.class_names
-  kind = 'binary' if len(names) == 2 else 'multiclass'
+  kind = _kind(names)
 
   thresholds = {'at_0.5': np.full(len(names), 0.5)}
-  calibration = {'ece': metrics.expected_calibration_error(probs, labels)}
-  reliability = {'as trained': metrics.calibration_bins(probs, labels)}
   if calibrate:
     cal_probs, cal_labels = trainer.predict(state, sources[calibration_split], config, data_info, TTA[tta])
     thresholds['at_operating_point'] = metrics.thresholds_for_sensitivity(cal_probs, cal_labels, target_sensitivity)
+  values = all_metrics(probs, labels, names, thresholds)
+  intervals = metrics.bootstrap(
+    lambda i: all_metrics(probs[i], labels[i], names, thresholds), len(labels), num_bootstrap, seed=config.seed
+  )
+  calibration = {'ece': values['ece']}
+  reliability = {'as trained': metrics.calibration_bins(probs, labels)}
+  if calibrate:
     temperature = metrics.fit_temperature(cal_probs, cal_labels)
     scaled = metrics.with_temperature(probs, temperature)
     calibration.update(
       temperature=temperature,
       ece_scaled=metrics.expected_calibration_error(scaled, labels),
-      log_loss=metrics.classification_metrics(probs, labels, names)['log_loss'],
-      log_loss_scaled=metrics.classification_metrics(scaled, labels, names)['log_loss'],
+      log_loss=values['log_loss'],
+      log_loss_scaled=metrics.log_loss(scaled, labels),
     )
     reliability[f'temperature {temperature:.2f}'] = metrics.calibration_bins(scaled, labels)
-
-  values = all_metrics(probs, labels, names, thresholds)
-  intervals = metrics.bootstrap(
-    lambda i: all_metrics(probs[i], labels[i], names, thresholds), len(labels), num_bootstrap, seed=config.seed
-  )
   operating_point = None
   if calibrate and kind == 'binary':
     operating_point = values['at_operating_point/sensitivity'], values['at_operating_point/specificity']
@@ -308,16 +315,16 @@ def model_card(run: Run, report: dict | None) -> str:
   if report is None:
     lines += ['Not evaluated yet: `python -m skinjax.evaluate --workdir=DIR` adds the metrics here.', '']
   else:
-    kind = 'binary' if len(report['class_names']) == 2 else 'multiclass'
+    kind = _kind(report['class_names'])
     m = report['metrics']
     lines += [
       f'On the {report["split"]} split ({int(m["num_examples"]["value"])} images), 95% bootstrap intervals; '
       'details, thresholds, calibration and pictures in `report/`.',
       '',
-      *_table(['metric', 'value (95% CI)'], [[k, _cell(m[k])] for k in HEADLINE[kind]]),
+      plots.markdown_table(['metric', 'value (95% CI)'], [[k, _cell(m[k])] for k in HEADLINE[kind]]),
     ]
     for attribute, groups in report['subgroups'].items():
-      lines += [f'By {attribute}:', '', *_subgroup_table(attribute, groups)]
+      lines += [f'By {attribute}:', '', _subgroup_table(attribute, groups)]
   lines += [
     '## Intended use',
     '',
@@ -350,21 +357,16 @@ def _cell(metric: dict) -> str:
   return '-' if math.isnan(value) else f'{value:.3f} ({_number(lo)}-{_number(hi)})'
 
 
-def _subgroup_table(attribute: str, groups: dict) -> list[str]:
+def _subgroup_table(attribute: str, groups: dict) -> str:
   header = list(next(iter(groups.values())))
   rows = [[g, *(v if k == 'n' else _number(v) for k, v in values.items())] for g, values in groups.items()]
-  return _table([attribute, *header], rows)
-
-
-def _table(header: list[str], rows: list[list]) -> list[str]:
-  lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-  return lines + ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows] + ['']
+  return plots.markdown_table([attribute, *header], rows)
 
 
 def markdown(report: dict, pictures: list[str]) -> str:
   """`report` as a page: tables of the metrics with their intervals, then the pictures."""
   names, m = report['class_names'], report['metrics']
-  kind = 'binary' if len(names) == 2 else 'multiclass'
+  kind = _kind(names)
   n = int(m['num_examples']['value'])
   lines = [
     f'# {report["model"]} on {report["dataset"]} {report["split"]}',
@@ -375,21 +377,21 @@ def markdown(report: dict, pictures: list[str]) -> str:
     '',
     '## Metrics',
     '',
-    *_table(['metric', 'value (95% CI)'], [[k, _cell(m[k])] for k in HEADLINE[kind]]),
+    plots.markdown_table(['metric', 'value (95% CI)'], [[k, _cell(m[k])] for k in HEADLINE[kind]]),
   ]
   if kind == 'multiclass':
     rows = [[c, *(_cell(m[f'{k}/{c}']) for k in PER_CLASS)] for c in names]
-    lines += ['## Per class (one against the rest)', '', *_table(['class', *PER_CLASS], rows)]
+    lines += ['## Per class (one against the rest)', '', plots.markdown_table(['class', *PER_CLASS], rows)]
   lines += ['## Thresholds', '']
   for name, thresholds in report['thresholds'].items():
     if kind == 'binary':
       rows = [[f'{thresholds[names[1]]:.4f}', *(_cell(m[f'{name}/{k}']) for k in THRESHOLDED)]]
       lines += [f'{names[1]} predicted where its probability > the threshold ({name}):', '']
-      lines += _table(['threshold', *THRESHOLDED], rows)
+      lines.append(plots.markdown_table(['threshold', *THRESHOLDED], rows))
     else:
       rows = [[c, f'{thresholds[c]:.4f}', *(_cell(m[f'{name}/{k}/{c}']) for k in THRESHOLDED)] for c in names]
       lines += [f'Each class predicted where its probability > its threshold ({name}):', '']
-      lines += _table(['class', 'threshold', *THRESHOLDED], rows)
+      lines.append(plots.markdown_table(['class', 'threshold', *THRESHOLDED], rows))
   if report['calibration_split']:
     lines += [
       f'The operating point is the highest threshold with sensitivity >= {report["target_sensitivity"]:.0%} '
@@ -399,8 +401,10 @@ def markdown(report: dict, pictures: list[str]) -> str:
   counts = np.array(report['confusion_matrix'])
   by_row = counts / np.maximum(counts.sum(1, keepdims=True), 1)
   lines += ['## Confusion matrix (rows: true class, columns: predicted)', '']
-  lines += _table(['', *names], [[c, *row] for c, row in zip(names, counts.tolist(), strict=True)])
-  lines += _table(['', *names], [[c, *(f'{v:.3f}' for v in row)] for c, row in zip(names, by_row, strict=True)])
+  lines.append(plots.markdown_table(['', *names], [[c, *row] for c, row in zip(names, counts.tolist(), strict=True)]))
+  lines.append(
+    plots.markdown_table(['', *names], [[c, *(f'{v:.3f}' for v in row)] for c, row in zip(names, by_row, strict=True)])
+  )
   c = report['calibration']
   lines += ['## Calibration', '', f'Expected calibration error (15 bins): {c["ece"]:.4f}.']
   if 'temperature' in c:
@@ -410,7 +414,7 @@ def markdown(report: dict, pictures: list[str]) -> str:
     )
   lines.append('')
   for attribute, groups in report['subgroups'].items():
-    lines += [f'## By {attribute}', '', *_subgroup_table(attribute, groups)]
+    lines += [f'## By {attribute}', '', _subgroup_table(attribute, groups)]
   lines += ['## Pictures', ''] + [f'![{p}]({p}.png)' for p in pictures]
   return '\n'.join(lines) + '\n'
 
@@ -429,7 +433,7 @@ def main(argv):
     num_bootstrap=f.bootstrap,
     dataset={'name': f.dataset, 'data_dir': f.data_dir, 'manual_dir': f.manual_dir},
   )
-  kind = 'binary' if len(report['class_names']) == 2 else 'multiclass'
+  kind = _kind(report['class_names'])
   for k in HEADLINE[kind]:
     print(f'{k:>22}: {_cell(report["metrics"][k])}')
   print(f'\nReport: {report["report_dir"]}/report.md')

@@ -103,6 +103,12 @@ def _onehot(labels: np.ndarray, num_classes: int) -> np.ndarray:
   return np.asarray(labels)[:, None] == np.arange(num_classes)
 
 
+def log_loss(probs: np.ndarray, labels: np.ndarray) -> float:
+  """Mean negative log probability of the true class (probabilities clipped at 1e-7)."""
+  normalised = probs / probs.sum(1, keepdims=True)  # Sigmoid outputs need not sum to 1.
+  return float(-np.mean(np.log(np.clip(normalised[np.arange(len(labels)), labels], 1e-7, 1))))
+
+
 def classification_metrics(probs: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> dict[str, float]:
   """Metrics of `probs` [N, K] against integer `labels` [N]; predictions are the argmax."""
   probs, labels = np.asarray(probs, np.float64), np.asarray(labels)
@@ -113,9 +119,8 @@ def classification_metrics(probs: np.ndarray, labels: np.ndarray, class_names: t
   per_class['auroc'] = np.array([auroc(onehot[:, k], probs[:, k]) for k in range(num_classes)])
   per_class['auprc'] = np.array([average_precision(onehot[:, k], probs[:, k]) for k in range(num_classes)])
   per_class['pauroc80'] = np.array([partial_auroc(onehot[:, k], probs[:, k]) for k in range(num_classes)])
-  normalised = probs / probs.sum(1, keepdims=True)  # Sigmoid outputs need not sum to 1.
-  log_loss = -np.mean(np.log(np.clip(normalised[np.arange(len(labels)), labels], 1e-7, 1)))
-  out = {'accuracy': float(np.mean(pred == labels)), 'log_loss': float(log_loss), 'num_examples': float(len(labels))}
+  out = {'accuracy': float(np.mean(pred == labels)), 'log_loss': log_loss(probs, labels)}
+  out['num_examples'] = float(len(labels))
   if num_classes > 2:
     out['balanced_accuracy'] = float(np.nanmean(per_class['sensitivity']))
     out['mean_class_precision'] = float(np.nanmean(per_class['ppv']))
@@ -204,8 +209,7 @@ def with_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
 def fit_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
   """The temperature that minimises the log loss of `probs` (temperature scaling, Guo et al.)."""
 
-  def log_loss(log_t):
-    p = with_temperature(probs, np.exp(log_t))
-    return -np.mean(np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, 1)))
+  def scaled_log_loss(log_t):
+    return log_loss(with_temperature(probs, np.exp(log_t)), labels)
 
-  return float(np.exp(scipy.optimize.minimize_scalar(log_loss, bounds=(-4, 4), method='bounded').x))
+  return float(np.exp(scipy.optimize.minimize_scalar(scaled_log_loss, bounds=(-4, 4), method='bounded').x))

@@ -1,6 +1,7 @@
 """The pictures of an evaluation report: ROC and precision-recall curves, confusion matrices,
 per-class F1 and a reliability diagram (matplotlib, no display needed). Each function returns a
-figure; `save` writes it as PNG and returns its pixels for TensorBoard."""
+figure; `save` writes it as PNG and returns its pixels for TensorBoard. `markdown_table` lays out
+the tables of the reports beside them (evaluation, repeated runs, searches)."""
 
 import io
 
@@ -97,13 +98,23 @@ def _png(fig: Figure) -> bytes:
   return buffer.getvalue()
 
 
+def _rgb(png: bytes) -> np.ndarray:
+  return np.asarray(Image.open(io.BytesIO(png)).convert('RGB'))
+
+
 def pixels(fig: Figure) -> np.ndarray:
   """`fig`'s RGB pixels [H, W, 3]."""
-  return np.asarray(Image.open(io.BytesIO(_png(fig))).convert('RGB'))
+  return _rgb(_png(fig))
 
 
 def save(fig: Figure, path) -> np.ndarray:
   """Writes `fig` to `path` as PNG; returns its RGB pixels [H, W, 3]."""
-  data = _png(fig)
-  path.write_bytes(data)
-  return np.asarray(Image.open(io.BytesIO(data)).convert('RGB'))
+  png = _png(fig)
+  path.write_bytes(png)
+  return _rgb(png)
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+  """A Markdown table, ending with a newline."""
+  cells = [header, ['---'] * len(header), *rows]
+  return '\n'.join('| ' + ' | '.join(str(c) for c in row) + ' |' for row in cells) + '\n'

@@ -24,7 +24,7 @@ from absl import app, flags, logging
 from etils import epath
 from ml_collections import config_flags
 
-from skinjax import config_lib, metrics, train
+from skinjax import config_lib, metrics, plots, train
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Where the runs (one workdir each) and the tables go.')
@@ -86,11 +86,6 @@ def _run(config, workdir: epath.Path) -> dict[str, float]:
   return scalar_metrics(train.train_and_evaluate(config, workdir))
 
 
-def _markdown(header: list[str], rows: list[list]) -> str:
-  cells = [header, ['---'] * len(header), *rows]
-  return '\n'.join('| ' + ' | '.join(str(c) for c in row) + ' |' for row in cells) + '\n'
-
-
 def _write(workdir: epath.Path, name: str, table: str, data) -> None:
   (workdir / f'{name}.md').write_text(table)
   (workdir / f'{name}.json').write_text(json.dumps(data, indent=2, default=lambda x: None))
@@ -105,7 +100,10 @@ def repeat(config, workdir: epath.Path, num_seeds: int) -> dict:
   summary = summarize(runs)
   rows = [[m, f'{s["mean"]:.4f} ± {s["ci95"]:.4f}', f'{s["std"]:.4f}', s['n']] for m, s in summary.items()]
   _write(
-    workdir, 'summary', _markdown(['metric', 'mean ± 95% CI', 'std', 'runs'], rows), {'summary': summary, 'runs': runs}
+    workdir,
+    'summary',
+    plots.markdown_table(['metric', 'mean ± 95% CI', 'std', 'runs'], rows),
+    {'summary': summary, 'runs': runs},
   )
   return summary
 
@@ -122,7 +120,7 @@ def compare(a: epath.Path, b: epath.Path) -> dict:
   stars = lambda p: '**' if p < 0.001 else '*' if p < 0.05 else ''  # noqa: E731  seed 001's marks.
   rows = [[m, f'{v["a"]:.4f}', f'{v["b"]:.4f}', f'{v["p"]:.4g}{stars(v["p"])}'] for m, v in out.items()]
   header = ['metric', f'A: {a.name}', f'B: {b.name}', 'p (A better, one-sided)']
-  _write(a, f'compare_{b.name}', _markdown(header, rows), out)
+  _write(a, f'compare_{b.name}', plots.markdown_table(header, rows), out)
   return out
 
 
@@ -142,7 +140,7 @@ def search(config, workdir: epath.Path, trials: list[dict], rank_by: str) -> lis
   results.sort(key=lambda t: -sign * np.nan_to_num(t['metrics'][rank_by], nan=-sign * np.inf))
   names = list(results[0]['params'])
   rows = [[t['trial'], *(_cell(t['params'][n]) for n in names), f'{t["metrics"][rank_by]:.4f}'] for t in results]
-  _write(workdir, 'search', _markdown(['trial', *names, rank_by], rows), results)
+  _write(workdir, 'search', plots.markdown_table(['trial', *names, rank_by], rows), results)
   return results
 
 
