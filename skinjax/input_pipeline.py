@@ -7,6 +7,7 @@ global batches with `mask == 0` so that every host runs the same number of steps
 
 import dataclasses
 import importlib
+import os
 from collections.abc import Iterator
 
 import grain
@@ -76,7 +77,9 @@ def get_builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
     module = importlib.import_module(f'tfds_builders.{name}')
   except ModuleNotFoundError as e:
     raise ValueError(f'Unknown dataset {name!r}: there is no tfds_builders/{name}/.') from e
-  builder_kwargs = {'data_dir': config.data_dir}
+  # Paths as a shell leaves them in `--flag=~/dir` (no tilde expansion there) work as meant.
+  data_dir, manual_dir = (os.path.expanduser(d) if d else d for d in (config.data_dir, config.manual_dir))
+  builder_kwargs = {'data_dir': data_dir}
   if config_name:
     builder_kwargs['config'] = config_name
   if config.builder_config:  # Builders with configurable fields export `Config.make(**fields)`.
@@ -85,7 +88,7 @@ def get_builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
     builder_kwargs['config'] = module.Config.make(**config.builder_config.to_dict())
   builder = module.Builder(**builder_kwargs)
   if not builder.is_prepared():
-    download_config = tfds.download.DownloadConfig(manual_dir=config.manual_dir)
+    download_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
     try:
       builder.download_and_prepare(file_format='array_record', download_config=download_config)
     except FileNotFoundError as e:
