@@ -31,7 +31,12 @@ flags.DEFINE_string('workdir', None, 'Where the runs (one workdir each) and the 
 config_flags.DEFINE_config_file('config', None, 'A config file, e.g. configs/scab.py:demo.', lock_config=True)
 flags.DEFINE_integer('num_seeds', 10, 'repeat: seeds config.seed, config.seed + 1, ...')
 flags.DEFINE_integer('num_trials', 20, 'search: trials drawn from config.search.')
-flags.DEFINE_string('rank_by', 'validation/auroc', 'search, grid: the metric trials are ranked by (a loss ascending).')
+flags.DEFINE_string(
+  'rank_by',
+  '',
+  'search, grid: the metric trials are ranked by (a loss ascending); default validation/auroc for two classes, '
+  'validation/balanced_accuracy for more.',
+)
 
 
 def scalar_metrics(results: dict) -> dict[str, float]:
@@ -134,6 +139,8 @@ def search(config, workdir: epath.Path, trials: list[dict], rank_by: str) -> lis
     results.append(
       {'trial': i, 'params': params, 'metrics': _run(config_lib.with_overrides(config, params), trial_dir)}
     )
+  if not rank_by:
+    rank_by = 'validation/auroc' if 'validation/auroc' in results[0]['metrics'] else 'validation/balanced_accuracy'
   if rank_by not in results[0]['metrics']:
     raise ValueError(f'rank_by {rank_by!r} is not a metric of the runs; they have {sorted(results[0]["metrics"])}.')
   sign = metrics.direction(rank_by)
