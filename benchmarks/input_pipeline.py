@@ -23,6 +23,7 @@ from skinjax import input_pipeline
 
 SUBSET = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'isic2018_task3_subset'
 SIZE = 224
+WARMUP = 2  # Batches read before the clock starts.
 IMAGES = flags.DEFINE_integer('images', 1024, "How many of the subset's JPEGs to read.")
 BATCH = flags.DEFINE_integer('batch', 32, 'Batch size.')
 
@@ -85,13 +86,13 @@ def tf_rate(paths: list[str], batch: int) -> float:
   return _rate(ds.as_numpy_iterator(), len(paths) // batch, batch)
 
 
-def _rate(it, num_batches: int, batch: int, warmup: int = 2) -> float:
-  for _ in range(warmup):
+def _rate(it, num_batches: int, batch: int) -> float:
+  for _ in range(WARMUP):
     next(it)
   start = time.perf_counter()
-  for _ in range(num_batches - warmup):
+  for _ in range(num_batches - WARMUP):
     assert next(it)['image'].shape == (batch, SIZE, SIZE, 3)
-  return (num_batches - warmup) * batch / (time.perf_counter() - start)
+  return (num_batches - WARMUP) * batch / (time.perf_counter() - start)
 
 
 def main(_):
@@ -99,6 +100,10 @@ def main(_):
   if not SUBSET.is_dir():
     raise SystemExit(f'Needs the HAM10000 subset at {SUBSET}.')
   paths = sorted(str(p) for p in (SUBSET / 'ISIC2018_Task3_Training_Input').glob('*.jpg'))[: IMAGES.value]
+  if len(paths) // batch <= WARMUP:
+    raise app.UsageError(
+      f'{len(paths)} images make {len(paths) // batch} batches of {batch}; more than {WARMUP} are needed.'
+    )
   reference = tf_rate(paths, batch)
   rows = [('tf.data (AUTOTUNE)', reference)]
   rows += [(f'grain, {w} worker processes', grain_rate(paths, batch, w)) for w in (0, 1, 2)]
