@@ -1,0 +1,150 @@
+"""Training throughput and peak memory: skinjax against PyTorch (timm) and Keras 3 (TensorFlow).
+
+  python benchmarks/train_throughput.py [--networks=cancernet_sca_b,resnet50] [--image_size=224]
+      [--batch=32] [--steps=5] [--frameworks=skinjax,torch,keras]
+
+Each (framework, network) trains in a fresh process (so that its peak resident memory is its
+own): two-class softmax cross-entropy, Adam, random images, `--steps` timed steps after two
+untimed ones (compilation). skinjax runs its own jitted `train.train_step` through `Trainer`;
+PyTorch runs timm's model of the same architecture, Keras its Keras Applications model. Networks
+a peer does not have (the Cancer-Net SCa family) get no peer row. A peer that is not installed is
+named and left out: PyTorch needs `pip install torch==2.14.1 torchvision==0.29.1 timm` (not part
+of skinjax's dependencies); Keras comes with TensorFlow. Prints images/s, peak memory and each
+peer's ratio to skinjax.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+NETWORKS = ('cancernet_sca_b', 'cancernet_sca_c', 'mobilenet_v2', 'resnet50', 'efficientnet_b0')
+TIMM = {'mobilenet_v2': 'mobilenetv2_100', 'resnet50': 'resnet50', 'efficientnet_b0': 'efficientnet_b0'}
+KERAS = {'mobilenet_v2': 'MobileNetV2', 'resnet50': 'ResNet50', 'efficientnet_b0': 'EfficientNetB0'}
+WARMUP = 2
+
+
+def skinjax_steps(network: str, size: int, batch: int):
+  """A function that runs one skinjax training step (and blocks until it is done)."""
+  import jax
+
+  from skinjax import config_lib, input_pipeline, train
+  from tfds_builders import common
+
+  config = config_lib.with_overrides(config_lib.base_config(), {'model.name': network, 'batch_size': batch})
+  config.dataset.image_size = size
+  info = input_pipeline.DatasetInfo.from_json(
+    {'class_names': ['benign', 'malignant'], 'class_counts': [1, 1], 'sex': common.SEXES, 'site': common.SITES}
+  )
+  trainer = train.Trainer(config, info, total_steps=100)
+  rng = np.random.default_rng(0)
+  local = {
+    'image': rng.integers(0, 256, (batch, size, size, 3), dtype=np.uint8),
+    'label': rng.integers(0, 2, batch).astype(np.int32),
+    'metadata': np.zeros((batch, len(input_pipeline.unknown_metadata(info.features))), np.float32),
+  }
+  global_batch = trainer.to_global(local)
+  state = [trainer.initial_state]
+
+  def step():
+    state[0], out = trainer.train_step(state[0], global_batch)
+    jax.block_until_ready(out['loss'])
+
+  return step
+
+
+def torch_steps(network: str, size: int, batch: int):
+  import timm
+  import torch
+
+  torch.set_num_threads(os.cpu_count())
+  model = timm.create_model(TIMM[network], num_classes=2).train()
+  optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+  images = torch.randn(batch, 3, size, size)
+  labels = torch.randint(0, 2, (batch,))
+
+  def step():
+    optimizer.zero_grad(set_to_none=True)
+    loss = torch.nn.functional.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.step()
+
+  return step
+
+
+def keras_steps(network: str, size: int, batch: int):
+  os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
+  import keras
+
+  model = getattr(keras.applications, KERAS[network])(weights=None, classes=2, input_shape=(size, size, 3))
+  model.compile(optimizer=keras.optimizers.Adam(1e-3), loss='sparse_categorical_crossentropy')
+  images = np.random.default_rng(0).normal(size=(batch, size, size, 3)).astype(np.float32)
+  labels = np.random.default_rng(1).integers(0, 2, batch)
+  return lambda: model.train_on_batch(images, labels)
+
+
+STEPS = {'skinjax': skinjax_steps, 'torch': torch_steps, 'keras': keras_steps}
+HAS = {'skinjax': NETWORKS, 'torch': tuple(TIMM), 'keras': tuple(KERAS)}
+
+
+def measure(framework: str, network: str, size: int, batch: int, steps: int) -> dict:
+  step = STEPS[framework](network, size, batch)
+  for _ in range(WARMUP):
+    step()
+  start = time.perf_counter()
+  for _ in range(steps):
+    step()
+  seconds = time.perf_counter() - start
+  return {'images_per_s': steps * batch / seconds, 'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def in_process(args, framework: str, network: str) -> dict | str:
+  """measure() in a fresh interpreter: its numbers, or why it did not run."""
+  flags = [f'--image_size={args.image_size}', f'--batch={args.batch}', f'--steps={args.steps}']
+  result = subprocess.run(
+    [sys.executable, __file__, f'--one={framework}:{network}', *flags], capture_output=True, text=True, check=False
+  )
+  if result.returncode:
+    last = (result.stderr.strip().splitlines() or ['no output'])[-1]
+    return 'not installed' if 'ModuleNotFoundError' in last else f'failed: {last}'
+  return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--networks', default=','.join(NETWORKS))
+  parser.add_argument('--frameworks', default='skinjax,torch,keras')
+  parser.add_argument('--image_size', type=int, default=224)
+  parser.add_argument('--batch', type=int, default=32)
+  parser.add_argument('--steps', type=int, default=5, help='Timed steps, after two untimed ones.')
+  parser.add_argument('--one', default='', help=argparse.SUPPRESS)  # framework:network, in a child process.
+  args = parser.parse_args()
+  if args.one:
+    framework, network = args.one.split(':')
+    print(json.dumps(measure(framework, network, args.image_size, args.batch, args.steps)))
+    return
+  frameworks = args.frameworks.split(',')
+  size, cpus = f'{args.image_size}x{args.image_size}', os.cpu_count()
+  print(f'Training at {size}, batch {args.batch}, {args.steps} timed steps, {cpus} CPUs')
+  print(f'{"network":18s} {"framework":9s} {"images/s":>9s} {"peak MB":>8s} {"vs skinjax":>10s}')
+  for network in args.networks.split(','):
+    reference = None
+    for framework in frameworks:
+      if network not in HAS[framework]:
+        continue
+      r = in_process(args, framework, network)
+      if isinstance(r, str):
+        print(f'{network:18s} {framework:9s} {r}')
+        continue
+      reference = reference or (r['images_per_s'] if framework == 'skinjax' else None)
+      ratio = f'{r["images_per_s"] / reference:9.2f}x' if reference else ''
+      print(f'{network:18s} {framework:9s} {r["images_per_s"]:9.2f} {r["peak_mb"]:8.0f} {ratio:>10s}', flush=True)
+
+
+if __name__ == '__main__':
+  main()
