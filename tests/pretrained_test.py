@@ -1,6 +1,7 @@
 """EfficientNet-Lite0's ImageNet weights, read from a PyTorch file without torch."""
 
 import importlib.util
+import json
 import pickle
 import sys
 
@@ -12,7 +13,7 @@ from conftest import ROOT
 from flax import nnx
 
 from skinjax import models, weights
-from skinjax.weights import torch_pickle
+from skinjax.weights import safetensors_file, torch_pickle
 
 sys.path.insert(0, str(ROOT / 'tests' / 'fixtures'))
 import efficientnet_lite0_reference as reference  # noqa: E402
@@ -127,3 +128,74 @@ def test_keras_applications_convert_with_the_same_logits(tmp_path, name, applica
   np.testing.assert_allclose(forward(model, jnp.asarray(images)), expected, atol=1e-4, rtol=1e-4)
   with pytest.raises(ValueError, match=rf"Cannot convert .*{name}.* into 'resnet50'; skinjax converts"):
     weights.load_pretrained(models.build('resnet50', num_classes=2, rngs=nnx.Rngs(0)), 'resnet50', path)
+
+
+def _write_safetensors(path, arrays: dict[str, np.ndarray], dtypes: dict[str, str] | None = None) -> None:
+  """A `.safetensors` file of `arrays` (dtype names by numpy's, or as given in `dtypes`)."""
+  header, chunks, offset = {}, [], 0
+  names = {np.float32: 'F32', np.float16: 'F16', np.int64: 'I64', np.uint16: 'BF16'}
+  for key, array in arrays.items():
+    raw = np.ascontiguousarray(array).tobytes()
+    dtype = (dtypes or {}).get(key, names[array.dtype.type])
+    header[key] = {'dtype': dtype, 'shape': list(array.shape), 'data_offsets': [offset, offset + len(raw)]}
+    chunks.append(raw)
+    offset += len(raw)
+  text = json.dumps({'__metadata__': {'format': 'pt'}, **header}).encode()
+  path.write_bytes(len(text).to_bytes(8, 'little') + text + b''.join(chunks))
+
+
+def test_safetensors_files_are_read_without_torch(tmp_path):
+  w = np.arange(6, dtype=np.float32).reshape(2, 3) - 2.5
+  bf16 = (np.array([1.5, -2.0], np.float32).view(np.uint32) >> 16).astype(np.uint16)  # Exact in bfloat16.
+  arrays = {'w': w, 'h': w.astype(np.float16), 'steps': np.array([7], np.int64), 'b': bf16}
+  _write_safetensors(tmp_path / 'x.safetensors', arrays, {'b': 'BF16'})
+  read = safetensors_file.read(tmp_path / 'x.safetensors')
+  np.testing.assert_array_equal(read['w'], w)
+  np.testing.assert_array_equal(read['h'], w)
+  assert read['steps'].dtype == np.int64 and read['b'].dtype == np.float32 and list(read['b']) == [1.5, -2.0]
+  (tmp_path / 'bad.safetensors').write_bytes(b'\x05\x00\x00\x00\x00\x00\x00\x00{oops')
+  with pytest.raises(ValueError, match='bad.safetensors: not a safetensors file'):
+    safetensors_file.read(tmp_path / 'bad.safetensors')
+
+
+@pytest.mark.skipif(importlib.util.find_spec('torchvision') is None, reason='needs torch and torchvision')
+@pytest.mark.parametrize('name', ['resnet18', 'resnext50_32x4d'])
+def test_torchvision_resnets_convert_with_the_same_logits(tmp_path, name):
+  import torch
+  import torchvision
+
+  torch.manual_seed(0)
+  reference = getattr(torchvision.models, name)().eval()
+  with torch.no_grad():  # Batch norms that do something, so that each statistic is checked.
+    for module in reference.modules():
+      if isinstance(module, torch.nn.BatchNorm2d):
+        for tensor, low, high in (
+          (module.weight, 0.5, 1.5),
+          (module.bias, -0.2, 0.2),
+          (module.running_mean, -0.2, 0.2),
+        ):
+          tensor.uniform_(low, high)
+        module.running_var.uniform_(0.5, 1.5)
+  state = reference.state_dict()
+  torch.save(state, tmp_path / 'w.pth')
+  _write_safetensors(tmp_path / 'w.safetensors', {k: v.numpy() for k, v in state.items()})
+  images = np.random.default_rng(1).integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
+  mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+  inputs = torch.from_numpy(((images / 255.0 - mean) / std).transpose(0, 3, 1, 2).astype(np.float32))
+  with torch.no_grad():
+    expected = reference(inputs).numpy()
+  assert np.std(expected) > 0.1
+  forward = nnx.jit(lambda model, images: model(images))
+  for path in (tmp_path / 'w.pth', tmp_path / 'w.safetensors'):
+    model = models.build(name, num_classes=1000, rngs=nnx.Rngs(0))
+    weights.load_pretrained(model, name, str(path))
+    model.eval()
+    np.testing.assert_allclose(forward(model, jnp.asarray(images)), expected, atol=1e-4, rtol=1e-4)
+  other = 'resnet50' if name == 'resnet18' else 'resnet18'
+  with pytest.raises(ValueError, match=r'w.pth does not fit this network: '):
+    weights.load_pretrained(models.build(other, num_classes=1000, rngs=nnx.Rngs(0)), other, str(tmp_path / 'w.pth'))
+  _write_safetensors(tmp_path / 'other.safetensors', {'features.0.weight': np.zeros((8, 3, 3, 3), np.float32)})
+  with pytest.raises(ValueError, match=r"other.safetensors has no tensor 'conv1.weight', which a resnet18 file has"):
+    weights.load_pretrained(
+      models.build('resnet18', num_classes=2, rngs=nnx.Rngs(0)), 'resnet18', str(tmp_path / 'other.safetensors')
+    )

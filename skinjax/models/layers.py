@@ -119,7 +119,9 @@ class DepthwiseConv(nnx.Module):
 class ConvBN(nnx.Module):
   """Convolution (dense, grouped or depthwise), batch norm and an optional activation.
   `kernel_size` may be (rows, columns); `scale=False` leaves out batch norm's scale (Keras'
-  Inception V3, whose next layer can absorb it)."""
+  Inception V3, whose next layer can absorb it). `padding='torch'` pads k // 2 on every side, as
+  PyTorch layers do (unlike 'SAME' when strided); with batch norm's `epsilon` 1e-5 that makes a
+  torchvision layout compute what torchvision computes from the same weights."""
 
   def __init__(
     self,
@@ -130,26 +132,28 @@ class ConvBN(nnx.Module):
     *,
     groups: int = 1,
     padding: str = 'SAME',
+    epsilon: float = 1e-3,
     scale: bool = True,
     act: Activation | None = nnx.relu,
     rngs: nnx.Rngs,
   ):
     square = isinstance(kernel_size, int)
+    kernel = (kernel_size, kernel_size) if square else tuple(kernel_size)
     if square and groups == in_channels and out_channels % in_channels == 0 and kernel_size > 1 and padding == 'SAME':
       self.conv = DepthwiseConv(in_channels, kernel_size, strides, out_channels // in_channels, rngs=rngs)
     else:
       self.conv = nnx.Conv(
         in_channels,
         out_channels,
-        (kernel_size, kernel_size) if square else tuple(kernel_size),
+        kernel,
         strides,
-        padding=padding,
+        padding=[(k // 2, k // 2) for k in kernel] if padding == 'torch' else padding,
         feature_group_count=groups,
         use_bias=False,
         kernel_init=nnx.initializers.he_normal(),
         rngs=rngs,
       )
-    self.norm = nnx.BatchNorm(out_channels, momentum=0.9, epsilon=1e-3, use_scale=scale, rngs=rngs)
+    self.norm = nnx.BatchNorm(out_channels, momentum=0.9, epsilon=epsilon, use_scale=scale, rngs=rngs)
     self.act = act
 
   def __call__(self, x: jax.Array) -> jax.Array:

@@ -1,12 +1,17 @@
 """ResNets (He et al., 2016) as in torchvision (v1.5: stride in the 3x3 convolution), with 1000
 classes: ResNet-18 11,689,512, ResNet-34 21,797,672, ResNet-50 25,557,032 parameters, and
-ResNeXt-50 32x4d (Xie et al., 2017; grouped 3x3 convolutions) 25,028,904."""
+ResNeXt-50 32x4d (Xie et al., 2017; grouped 3x3 convolutions) 25,028,904. Padding and batch
+norm follow torchvision too, so its weights (`weights.torchvision_resnet`) give its logits."""
+
+import functools
 
 import jax
 from flax import nnx
 
 from skinjax.models.layers import Classifier, ConvBN, Normalize
 from skinjax.models.registry import register
+
+TorchConvBN = functools.partial(ConvBN, padding='torch', epsilon=1e-5)  # torchvision's padding and batch norm.
 
 
 class Block(nnx.Module):
@@ -26,16 +31,16 @@ class Block(nnx.Module):
   ):
     out, width = EXPANSION[kind] * planes, planes * base_width // 64 * groups
     if kind == 'basic':
-      layers = [ConvBN(in_channels, width, 3, strides, rngs=rngs), ConvBN(width, out, 3, act=None, rngs=rngs)]
+      layers = [TorchConvBN(in_channels, width, 3, strides, rngs=rngs), TorchConvBN(width, out, 3, act=None, rngs=rngs)]
     else:
       layers = [
-        ConvBN(in_channels, width, 1, rngs=rngs),
-        ConvBN(width, width, 3, strides, groups=groups, rngs=rngs),
-        ConvBN(width, out, 1, act=None, rngs=rngs),
+        TorchConvBN(in_channels, width, 1, rngs=rngs),
+        TorchConvBN(width, width, 3, strides, groups=groups, rngs=rngs),
+        TorchConvBN(width, out, 1, act=None, rngs=rngs),
       ]
     self.layers = nnx.Sequential(*layers)
     needs_projection = strides > 1 or in_channels != out
-    self.shortcut = ConvBN(in_channels, out, 1, strides, act=None, rngs=rngs) if needs_projection else None
+    self.shortcut = TorchConvBN(in_channels, out, 1, strides, act=None, rngs=rngs) if needs_projection else None
 
   def __call__(self, x: jax.Array) -> jax.Array:
     shortcut = x if self.shortcut is None else self.shortcut(x)
@@ -58,7 +63,7 @@ class ResNet(Classifier):
     rngs: nnx.Rngs,
   ):
     self.normalize = Normalize()
-    self.stem = ConvBN(3, 64, 7, 2, rngs=rngs)
+    self.stem = TorchConvBN(3, 64, 7, 2, rngs=rngs)
     blocks, channels = [], 64
     for stage, depth in enumerate(depths):
       planes = 64 * 2**stage
@@ -70,7 +75,7 @@ class ResNet(Classifier):
     self.head = nnx.Linear(channels, num_classes, rngs=rngs)
 
   def feature_map(self, x: jax.Array) -> jax.Array:
-    x = nnx.max_pool(self.stem(self.normalize(x)), (3, 3), (2, 2), padding='SAME')
+    x = nnx.max_pool(self.stem(self.normalize(x)), (3, 3), (2, 2), padding=((1, 1), (1, 1)))
     return self.blocks(x)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from flax import nnx
 
 from skinjax.models.efficientnet import LITE0
-from skinjax.weights import keras_files, torch_pickle
+from skinjax.weights import keras_files, safetensors_file, torch_pickle
 from skinjax.weights.assign import fill
 
 
@@ -45,10 +45,36 @@ def efficientnet_lite0_tensors(tensors: dict[str, np.ndarray]) -> dict[tuple[str
   _conv_bn(tensors, out, ('layers', 'layers', str(b + 1)), '_conv_head', '_bn1')
   out['head', 'kernel'] = tensors['_fc.weight'].T
   out['head', 'bias'] = tensors['_fc.bias']
+  return _all_mapped(tensors, out, 'EfficientNet-Lite0')
+
+
+def _all_mapped(tensors: dict, out: dict, network: str) -> dict:
+  """`out`, once every tensor of the file (but batch norm's step counters) has been mapped."""
   used = [k for k in tensors if not k.endswith('num_batches_tracked')]
   if len(out) != len(used):
-    raise ValueError(f'{len(used)} tensors in the file, {len(out)} mapped: the file is not EfficientNet-Lite0.')
+    raise ValueError(f'{len(used)} tensors in the file, {len(out)} mapped: the file is not a {network}.')
   return out
+
+
+def torchvision_resnet(tensors: dict[str, np.ndarray]) -> dict[tuple[str, ...], np.ndarray]:
+  """torchvision's ResNet / ResNeXt names (`layer2.0.conv1`, `layer2.0.downsample.0`, `fc`) ->
+  skinjax's `resnet*` / `resnext50_32x4d` names."""
+  out = {}
+  _conv_bn(tensors, out, ('stem',), 'conv1', 'bn1')
+  b = 0
+  for stage in range(1, 5):
+    i = 0
+    while f'layer{stage}.{i}.conv1.weight' in tensors:
+      ours, theirs, j = ('blocks', 'layers', str(b)), f'layer{stage}.{i}', 1
+      while f'{theirs}.conv{j}.weight' in tensors:
+        _conv_bn(tensors, out, (*ours, 'layers', 'layers', str(j - 1)), f'{theirs}.conv{j}', f'{theirs}.bn{j}')
+        j += 1
+      if f'{theirs}.downsample.0.weight' in tensors:
+        _conv_bn(tensors, out, (*ours, 'shortcut'), f'{theirs}.downsample.0', f'{theirs}.downsample.1')
+      i, b = i + 1, b + 1
+  out['head', 'kernel'] = tensors['fc.weight'].T
+  out['head', 'bias'] = tensors['fc.bias']
+  return _all_mapped(tensors, out, 'torchvision ResNet')
 
 
 def efficientnet_lite0_file() -> str:
@@ -68,26 +94,36 @@ PRETRAINED = {'efficientnet_lite0': efficientnet_lite0_file}
 # (file kind, network name) -> table from the file's names to skinjax's.
 CONVERTERS = {
   ('pytorch', 'efficientnet_lite0'): efficientnet_lite0_tensors,
+  **{('pytorch', name): torchvision_resnet for name in ('resnet18', 'resnet34', 'resnet50', 'resnext50_32x4d')},
   ('keras', 'mobilenet_v1'): keras_files.mobilenet_v1,
   ('keras', 'inception_v3'): keras_files.inception_v3,
   ('keras', 'nasnet_mobile'): keras_files.by_name,
 }
-_READERS = {'pytorch': torch_pickle.load_state_dict, 'keras': keras_files.read}
-_KINDS = {'.pth': 'pytorch', '.pt': 'pytorch', '.keras': 'keras', '.h5': 'keras'}
+# File suffix -> (kind, reader).
+_READERS = {
+  '.pth': ('pytorch', torch_pickle.load_state_dict),
+  '.pt': ('pytorch', torch_pickle.load_state_dict),
+  '.safetensors': ('pytorch', safetensors_file.read),
+  '.keras': ('keras', keras_files.read),
+  '.h5': ('keras', keras_files.read),
+}
 
 
 def load_pretrained(model: nnx.Module, name: str, source: str = 'imagenet', skip: tuple[str, ...] = ()) -> None:
   """Sets `model` (the network `name`) to the weights of `source`: 'imagenet' (see PRETRAINED) or
-  a file (.pth, .keras, .h5) that CONVERTERS can map; all but names under `skip` ('head' for a
+  a file (.pth, .pt, .safetensors, .keras, .h5) that CONVERTERS can map; all but names under `skip` ('head' for a
   new classifier), which are logged. Anything missing, unexpected or mis-shaped is an error."""
   if source == 'imagenet':
     if name not in PRETRAINED:
       raise ValueError(f'No ImageNet weights for {name!r}; there are for {sorted(PRETRAINED)}.')
     source = PRETRAINED[name]()
-  kind = _KINDS.get(pathlib.Path(source).suffix)
+  kind, reader = _READERS.get(pathlib.Path(source).suffix, (None, None))
   if (kind, name) not in CONVERTERS:
     known = ', '.join(f'{n} from {k}' for k, n in sorted(CONVERTERS))
     raise ValueError(f'Cannot convert {source} into {name!r}; skinjax converts {known}.')
-  tensors = CONVERTERS[kind, name](_READERS[kind](source))
+  try:
+    tensors = CONVERTERS[kind, name](reader(source))
+  except KeyError as e:
+    raise ValueError(f'{source} has no tensor {e}, which a {name} file has.') from None
   state = nnx.state(model, nnx.Any(nnx.Param, nnx.BatchStat))
   nnx.update(model, fill(state, tensors, source, skip))
