@@ -1,5 +1,7 @@
 """Layers, blocks and the model registry."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -13,13 +15,16 @@ from skinjax.models import blocks, layers, summary
 @pytest.mark.parametrize('strides', [1, 2])
 @pytest.mark.parametrize('multiplier', [1, 3])
 @pytest.mark.parametrize('size', [8, 9])
-def test_shifted_depthwise_equals_grouped_convolution(strides, multiplier, size):
+@pytest.mark.parametrize('padding, k', [('SAME', 3), ('torch', 3), ('torch', 5)])
+def test_shifted_depthwise_equals_grouped_convolution(strides, multiplier, size, padding, k):
   x = jax.random.normal(jax.random.key(0), (2, size, size, 4))
-  kernel = jax.random.normal(jax.random.key(1), (3, 3, 4 * multiplier))
-  shifted = layers.depthwise_conv(x, kernel, strides, shifted=True)
-  grouped = layers.depthwise_conv(x, kernel, strides, shifted=False)
+  kernel = jax.random.normal(jax.random.key(1), (k, k, 4 * multiplier))
+  conv = functools.partial(layers.depthwise_conv, strides=strides, padding=padding)
+  shifted, grouped = conv(x, kernel, shifted=True), conv(x, kernel, shifted=False)
   np.testing.assert_allclose(shifted, grouped, atol=1e-5)
-  grad = lambda s: jax.grad(lambda x, k: jnp.sum(jnp.sin(layers.depthwise_conv(x, k, strides, shifted=s))), (0, 1))
+  if padding == 'torch':  # Symmetric: the output of size n is (n + 2 * (k // 2) - k) // strides + 1.
+    assert shifted.shape[1] == (size - 1) // strides + 1
+  grad = lambda s: jax.grad(lambda x, k: jnp.sum(jnp.sin(conv(x, k, shifted=s))), (0, 1))
   for a, b in zip(grad(True)(x, kernel), grad(False)(x, kernel), strict=True):
     np.testing.assert_allclose(a, b, atol=1e-4)
 

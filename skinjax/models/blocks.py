@@ -1,5 +1,7 @@
 """Building blocks of the Cancer-Net SCa family and of MobileNet-style networks."""
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -111,7 +113,8 @@ class DepthwiseSeparable(nnx.Module):
 
 class InvertedResidual(nnx.Module):
   """MobileNetV2 / EfficientNet block: expand, depthwise (`kernel_size`), optional
-  squeeze-excite, linear bottleneck, each with `act`; residual when the shape is kept."""
+  squeeze-excite, linear bottleneck, each with `act`; residual when the shape is kept.
+  `conv_bn` makes the convolutions (`layers.TorchConvBN` for torchvision's padding)."""
 
   def __init__(
     self,
@@ -123,14 +126,15 @@ class InvertedResidual(nnx.Module):
     kernel_size: int = 3,
     *,
     act: Activation = nnx.relu6,
+    conv_bn: Callable[..., ConvBN] = ConvBN,
     rngs: nnx.Rngs,
   ):
     hidden = in_channels * expand_ratio
-    layers = [ConvBN(in_channels, hidden, 1, act=act, rngs=rngs)] if expand_ratio != 1 else []
-    layers.append(ConvBN(hidden, hidden, kernel_size, strides, groups=hidden, act=act, rngs=rngs))
+    layers = [conv_bn(in_channels, hidden, 1, act=act, rngs=rngs)] if expand_ratio != 1 else []
+    layers.append(conv_bn(hidden, hidden, kernel_size, strides, groups=hidden, act=act, rngs=rngs))
     if se_ratio:
       layers.append(SqueezeExcite(hidden, max(1, int(in_channels * se_ratio)), act=act, rngs=rngs))
-    layers.append(ConvBN(hidden, out_channels, 1, act=None, rngs=rngs))
+    layers.append(conv_bn(hidden, out_channels, 1, act=None, rngs=rngs))
     self.layers = nnx.Sequential(*layers)
     self.residual = strides == 1 and in_channels == out_channels
 

@@ -1,6 +1,7 @@
 """Convolution layers shared by every network: depthwise convolution and conv-BN-activation."""
 
 import contextlib
+import functools
 from collections.abc import Callable, Sequence
 
 import jax
@@ -67,8 +68,11 @@ def depthwise_formulation(shifted: bool | None):
     _SHIFTED_DEPTHWISE.pop()
 
 
-def depthwise_conv(x: jax.Array, kernel: jax.Array, strides: int, *, shifted: bool | None = None) -> jax.Array:
-  """'SAME'-padded depthwise convolution of NHWC `x` with an [k, k, C * multiplier] kernel.
+def depthwise_conv(
+  x: jax.Array, kernel: jax.Array, strides: int, *, padding: str = 'SAME', shifted: bool | None = None
+) -> jax.Array:
+  """Depthwise convolution of NHWC `x` with an [k, k, C * multiplier] kernel, padded 'SAME' or
+  'torch' (k // 2 on every side).
 
   On CPU, XLA's grouped convolution (`feature_group_count=C`) is several times slower than the
   same convolution written as k * k shifted multiply-adds, forward and backward; on GPU and TPU
@@ -80,22 +84,23 @@ def depthwise_conv(x: jax.Array, kernel: jax.Array, strides: int, *, shifted: bo
     shifted = _SHIFTED_DEPTHWISE[-1]
   if shifted is None:
     shifted = jax.default_backend() == 'cpu'
+  pads = padding if padding == 'SAME' else [(k // 2, k // 2)] * 2
   if not shifted:
     return jax.lax.conv_general_dilated(
       x,
       kernel[:, :, None, :],
       window_strides=(strides, strides),
-      padding='SAME',
+      padding=pads,
       dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
       feature_group_count=x.shape[-1],
     )
   if multiplier > 1:  # Output channel c reads input channel c // multiplier, as in the grouped form.
     x = jnp.repeat(x, multiplier, axis=-1)
-  _, h, w, _ = x.shape
-  out_h, out_w = -(-h // strides), -(-w // strides)
-  pad_h = max((out_h - 1) * strides + k - h, 0)
-  pad_w = max((out_w - 1) * strides + k - w, 0)
-  x = jnp.pad(x, ((0, 0), (pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2), (0, 0)))
+  if padding == 'SAME':  # TensorFlow's: an odd row or column of padding goes at the end.
+    totals = [max((-(-n // strides) - 1) * strides + k - n, 0) for n in x.shape[1:3]]
+    pads = [(total // 2, total - total // 2) for total in totals]
+  x = jnp.pad(x, ((0, 0), *pads, (0, 0)))
+  out_h, out_w = ((n - k) // strides + 1 for n in x.shape[1:3])
   out = None
   for i in range(k):
     for j in range(k):
@@ -107,13 +112,22 @@ def depthwise_conv(x: jax.Array, kernel: jax.Array, strides: int, *, shifted: bo
 class DepthwiseConv(nnx.Module):
   """Depthwise k x k convolution; `multiplier` > 1 expands the channels."""
 
-  def __init__(self, channels: int, kernel_size: int = 3, strides: int = 1, multiplier: int = 1, *, rngs: nnx.Rngs):
+  def __init__(
+    self,
+    channels: int,
+    kernel_size: int = 3,
+    strides: int = 1,
+    multiplier: int = 1,
+    padding: str = 'SAME',
+    *,
+    rngs: nnx.Rngs,
+  ):
     init = nnx.initializers.variance_scaling(2.0, 'fan_in', 'truncated_normal', in_axis=(0, 1), out_axis=2)
     self.kernel = nnx.Param(init(rngs.params(), (kernel_size, kernel_size, channels * multiplier)))
-    self.strides = strides
+    self.strides, self.padding = strides, padding
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    return depthwise_conv(x, self.kernel[...].astype(x.dtype), self.strides)
+    return depthwise_conv(x, self.kernel[...].astype(x.dtype), self.strides, padding=self.padding)
 
 
 class ConvBN(nnx.Module):
@@ -139,8 +153,9 @@ class ConvBN(nnx.Module):
   ):
     square = isinstance(kernel_size, int)
     kernel = (kernel_size, kernel_size) if square else tuple(kernel_size)
-    if square and groups == in_channels and out_channels % in_channels == 0 and kernel_size > 1 and padding == 'SAME':
-      self.conv = DepthwiseConv(in_channels, kernel_size, strides, out_channels // in_channels, rngs=rngs)
+    depthwise = square and groups == in_channels and out_channels % in_channels == 0 and kernel_size > 1
+    if depthwise and padding in ('SAME', 'torch'):
+      self.conv = DepthwiseConv(in_channels, kernel_size, strides, out_channels // in_channels, padding, rngs=rngs)
     else:
       self.conv = nnx.Conv(
         in_channels,
@@ -159,6 +174,10 @@ class ConvBN(nnx.Module):
   def __call__(self, x: jax.Array) -> jax.Array:
     x = self.norm(self.conv(x))
     return x if self.act is None else self.act(x)
+
+
+# torchvision's layouts: what torchvision computes from the same weights (weights.pretrained).
+TorchConvBN = functools.partial(ConvBN, padding='torch', epsilon=1e-5)
 
 
 def max_pool_ceil(x: jax.Array, window: int = 3, strides: int = 2) -> jax.Array:

@@ -1,11 +1,12 @@
 """Mobile networks, with 1000 classes: MobileNetV1 (Howard et al., 2017) as in Keras Applications,
 4,231,976 trainable parameters (4,253,864 with batch-norm statistics); MobileNetV2 (Sandler et
-al., 2018) and MnasNet-1.0 (Tan et al., 2019) as in torchvision, 3,504,872 and 4,383,312."""
+al., 2018) and MnasNet-1.0 (Tan et al., 2019) as in torchvision, 3,504,872 and 4,383,312;
+MobileNetV2 also pads and normalises as torchvision does, so its weights give its logits."""
 
 from flax import nnx
 
 from skinjax.models.blocks import DepthwiseSeparable, InvertedResidual
-from skinjax.models.layers import Classifier, ConvBN, Normalize
+from skinjax.models.layers import Classifier, ConvBN, Normalize, TorchConvBN
 from skinjax.models.registry import register
 
 # MobileNetV1's depthwise-separable blocks: (output channels, stride).
@@ -19,12 +20,13 @@ SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 
 class MobileNetV2(Classifier):
   def __init__(self, *, num_classes: int, dropout: float = 0.2, rngs: nnx.Rngs):
     self.normalize = Normalize()
-    layers, channels = [ConvBN(3, 32, 3, 2, act=nnx.relu6, rngs=rngs)], 32
+    layers, channels = [TorchConvBN(3, 32, 3, 2, act=nnx.relu6, rngs=rngs)], 32
     for t, c, n, s in SETTINGS:
       for i in range(n):
-        layers.append(InvertedResidual(channels, c, s if i == 0 else 1, expand_ratio=t, rngs=rngs))
+        stride = s if i == 0 else 1
+        layers.append(InvertedResidual(channels, c, stride, expand_ratio=t, conv_bn=TorchConvBN, rngs=rngs))
         channels = c
-    layers.append(ConvBN(channels, 1280, 1, act=nnx.relu6, rngs=rngs))
+    layers.append(TorchConvBN(channels, 1280, 1, act=nnx.relu6, rngs=rngs))
     self.layers = nnx.Sequential(*layers)
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(1280, num_classes, rngs=rngs)

