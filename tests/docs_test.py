@@ -57,6 +57,7 @@ SHRINK = [  # (a pattern the command matches, flags appended)
   (r'benchmarks/model_latency\.py', ['--image_size=32', '--batch_sizes=1', '--repeats=1']),
   (r'benchmarks/input_pipeline\.py', ['--images=128', '--batch=16']),
   (r'benchmarks/edge_latency\.py', ['--image_size=32', '--repeats=1']),
+  (r'benchmarks/dermamnist\.py', ['--seeds=1', '--set=num_epochs=0.02', '--set=dataset.image_size=32']),
   (r'benchmarks/train_throughput\.py', ['--networks=mobilenet_v2', '--image_size=32', '--batch=4', '--steps=1']),
 ]
 

@@ -1,0 +1,103 @@
+"""DermaMNIST (MedMNIST v2, 28x28 HAM10000, seven classes): test ACC and AUC over seeds, beside
+the published 28x28 results.
+
+  python benchmarks/dermamnist.py --recipe=lite0_64 --seeds=3 [--workdir=workdir/dermamnist]
+      [--manual_dir=../shared/data/dermamnist] [--set=num_epochs=5 ...]
+
+Each seed trains one run of the recipe (a set of config overrides, below) with `skinjax.train`,
+keeping the state with the best validation accuracy, and reports its test accuracy and macro
+one-vs-rest AUROC (MedMNIST's ACC and AUC) and its training minutes; then the mean and the 95%
+confidence interval (Student's t) over seeds. Runs resume and are not trained again once done.
+"""
+
+import argparse
+import json
+import pathlib
+import time
+
+from skinjax import config_lib, runs, train
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PUBLISHED = [  # (method, test ACC, test AUC) at 28x28.
+  ('MedMNIST v2: ResNet-18 (28)', 0.735, 0.917),
+  ('MedMNIST v2: Google AutoML Vision (best ACC)', 0.768, 0.914),
+  ('MedMNIST+: VGG16, ImageNet, 28x28 (best)', 0.766, 0.927),
+]
+COMMON = {
+  'dataset.name': 'dermamnist',
+  'dataset.eval_splits': ('validation', 'test'),
+  'dataset.num_threads': 2,
+  'optimizer.name': 'adamw',
+  'optimizer.weight_decay': 1e-4,
+  'optimizer.schedule': 'cosine',
+  'optimizer.warmup_steps': 100,
+  'early_stopping.metric': 'validation/accuracy',
+  'early_stopping.patience': 100,
+  'log_every_steps': 50,
+}
+FLIPS = {'dataset.augment.hflip.p': 0.5, 'dataset.augment.vflip.p': 0.5, 'dataset.augment.rot90.p': 0.75}
+RECIPES = {
+  # MedMNIST's baseline network at the data's own size, from scratch.
+  'resnet18_28': {'model.name': 'resnet18', 'dataset.image_size': 28, 'batch_size': 128, 'num_epochs': 30.0},
+  'sca_b_28': {'model.name': 'cancernet_sca_b', 'dataset.image_size': 28, 'batch_size': 128, 'num_epochs': 30.0},
+  'sca_c_28': {'model.name': 'cancernet_sca_c', 'dataset.image_size': 28, 'batch_size': 128, 'num_epochs': 30.0},
+  # EfficientNet-Lite0 from ImageNet, the 28x28 images enlarged to 64x64, flips and rotations.
+  'lite0_64': {
+    'model.name': 'efficientnet_lite0',
+    'model.pretrained': 'imagenet',
+    'model.dropout': 0.2,
+    'dataset.image_size': 64,
+    'batch_size': 64,
+    'num_epochs': 8.0,
+    'optimizer.learning_rate': 1e-3,
+    **FLIPS,
+  },
+}
+
+
+def recipe_config(recipe: str, manual_dir: str, seed: int, extra: dict):
+  config = config_lib.base_config()
+  config.dataset.manual_dir = manual_dir
+  config.seed = seed
+  config = config_lib.with_overrides(config, {**COMMON, **RECIPES[recipe], **extra})
+  steps_per_epoch = 7007 // config.batch_size  # DermaMNIST's training split.
+  config.eval_every_steps = config.checkpoint_every_steps = steps_per_epoch
+  return config
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--recipe', default='lite0_64', choices=sorted(RECIPES))
+  parser.add_argument('--seeds', type=int, default=3)
+  parser.add_argument('--workdir', default='workdir/dermamnist')
+  parser.add_argument('--manual_dir', default=str(ROOT.parent / 'shared' / 'data' / 'dermamnist'))
+  parser.add_argument('--set', action='append', default=[], help='A config override, e.g. num_epochs=2.')
+  args = parser.parse_args()
+  extra = dict(s.split('=', 1) for s in args.set)
+  results = []
+  for seed in range(args.seeds):
+    workdir = pathlib.Path(args.workdir).absolute() / args.recipe / f'seed_{seed}'
+    done = workdir / 'benchmark.json'
+    if not done.exists():
+      start = time.time()
+      test = train.train_and_evaluate(recipe_config(args.recipe, args.manual_dir, seed, extra), workdir)['test']
+      result = {'acc': test['accuracy'], 'auc': test['auroc/macro'], 'minutes': (time.time() - start) / 60}
+      done.write_text(json.dumps(result))
+    results.append(json.loads(done.read_text()))
+    r = results[-1]
+    print(
+      f'{args.recipe} seed {seed}: test ACC {r["acc"]:.4f}  AUC {r["auc"]:.4f}  ({r["minutes"]:.1f} min)', flush=True
+    )
+  summary = runs.summarize(results)
+  print(f'\nDermaMNIST test, {args.recipe}, {args.seeds} seeds (mean, 95% CI):')
+  for method, acc, auc in PUBLISHED:
+    print(f'  {method:48s} ACC {acc:.3f}            AUC {auc:.3f}')
+  s = {k: (v['mean'], v['ci95']) for k, v in summary.items()}
+  print(
+    f'  {"skinjax " + args.recipe:48s} ACC {s["acc"][0]:.3f} +- {s["acc"][1]:.3f}   AUC {s["auc"][0]:.3f} +- '
+    f'{s["auc"][1]:.3f}   ({s["minutes"][0]:.1f} min per run)'
+  )
+
+
+if __name__ == '__main__':
+  main()
