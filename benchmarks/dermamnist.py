@@ -92,10 +92,9 @@ def main() -> None:
   print(f'\nDermaMNIST test, {args.recipe}, {args.seeds} seeds (mean, 95% CI):')
   for method, acc, auc in PUBLISHED:
     print(f'  {method:48s} ACC {acc:.3f}            AUC {auc:.3f}')
-  s = {k: (v['mean'], v['ci95']) for k, v in summary.items()}
+  value = {k: f'{v["mean"]:.3f}' + (f' +- {v["ci95"]:.3f}' if v['n'] > 1 else '') for k, v in summary.items()}
   print(
-    f'  {"skinjax " + args.recipe:48s} ACC {s["acc"][0]:.3f} +- {s["acc"][1]:.3f}   AUC {s["auc"][0]:.3f} +- '
-    f'{s["auc"][1]:.3f}   ({s["minutes"][0]:.1f} min per run)'
+    f'  {"skinjax " + args.recipe:48s} ACC {value["acc"]:14s} AUC {value["auc"]:14s} ({value["minutes"]} min per run)'
   )
 
 
