@@ -168,7 +168,9 @@ def test_every_command_runs(sandbox):
       print(f'{time.time() - started:6.1f}s {page}: {command}', flush=True)
       if error:
         failures.append(f'{page}: {command}\n{error}')
-    for script in ['\n'.join(blocks(text, 'python'))] if blocks(text, 'python') else []:
+    python = blocks(text, 'python')
+    if python:
+      script = '\n'.join(python)
       result = subprocess.run(
         [sys.executable, '-c', script], cwd=sandbox, env=_env(sandbox), capture_output=True, text=True
       )
