@@ -6,7 +6,9 @@
 Each (framework, network) trains in a fresh process (so that its peak resident memory is its
 own): two-class softmax cross-entropy, Adam, random images, `--steps` timed steps after two
 untimed ones (compilation). skinjax runs its own jitted `train.train_step` through `Trainer`;
-PyTorch runs timm's model of the same architecture, Keras its Keras Applications model. Networks
+`skinjax-xla` is the same step with XLA's own convolutions in place of skinjax's CPU formulations
+(`layers.cpu_formulations(False)`), which shows what they gain. PyTorch runs timm's model of the
+same architecture, Keras its Keras Applications model. Networks
 a peer does not have (the Cancer-Net SCa family) get no peer row. A peer that is not installed is
 named and left out: PyTorch needs `pip install torch==2.14.1 torchvision==0.29.1 timm` (not part
 of skinjax's dependencies); Keras comes with TensorFlow. Prints images/s, peak memory and each
@@ -58,6 +60,19 @@ def skinjax_steps(network: str, size: int, batch: int):
   return step
 
 
+def skinjax_xla_steps(network: str, size: int, batch: int):
+  """skinjax with XLA's own convolutions instead of their CPU formulations (the 'before' row)."""
+  from skinjax.models import layers
+
+  step = skinjax_steps(network, size, batch)
+
+  def xla_step():
+    with layers.cpu_formulations(False):
+      step()
+
+  return xla_step
+
+
 def torch_steps(network: str, size: int, batch: int):
   import timm
   import torch
@@ -88,8 +103,8 @@ def keras_steps(network: str, size: int, batch: int):
   return lambda: model.train_on_batch(images, labels)
 
 
-STEPS = {'skinjax': skinjax_steps, 'torch': torch_steps, 'keras': keras_steps}
-HAS = {'skinjax': NETWORKS, 'torch': tuple(TIMM), 'keras': tuple(KERAS)}
+STEPS = {'skinjax': skinjax_steps, 'skinjax-xla': skinjax_xla_steps, 'torch': torch_steps, 'keras': keras_steps}
+HAS = {'skinjax': NETWORKS, 'skinjax-xla': NETWORKS, 'torch': tuple(TIMM), 'keras': tuple(KERAS)}
 
 
 def measure(framework: str, network: str, size: int, batch: int, steps: int) -> dict:
@@ -110,7 +125,8 @@ def in_process(args, framework: str, network: str) -> dict | str:
     [sys.executable, __file__, f'--one={framework}:{network}', *flags], capture_output=True, text=True, check=False
   )
   if result.returncode:
-    last = (result.stderr.strip().splitlines() or ['no output'])[-1]
+    errors = [line for line in result.stderr.splitlines() if 'Error' in line.split(':')[0]]
+    last = (errors or result.stderr.strip().splitlines() or ['no output'])[-1]
     return 'not installed' if 'ModuleNotFoundError' in last else f'failed: {last}'
   return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -118,7 +134,7 @@ def in_process(args, framework: str, network: str) -> dict | str:
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--networks', default=','.join(NETWORKS))
-  parser.add_argument('--frameworks', default='skinjax,torch,keras')
+  parser.add_argument('--frameworks', default='skinjax,skinjax-xla,torch,keras')
   parser.add_argument('--image_size', type=int, default=224)
   parser.add_argument('--batch', type=int, default=32)
   parser.add_argument('--steps', type=int, default=5, help='Timed steps, after two untimed ones.')
@@ -131,7 +147,7 @@ def main() -> None:
   frameworks = args.frameworks.split(',')
   size, cpus = f'{args.image_size}x{args.image_size}', os.cpu_count()
   print(f'Training at {size}, batch {args.batch}, {args.steps} timed steps, {cpus} CPUs')
-  print(f'{"network":18s} {"framework":9s} {"images/s":>9s} {"peak MB":>8s} {"vs skinjax":>10s}')
+  print(f'{"network":18s} {"framework":11s} {"images/s":>9s} {"peak MB":>8s} {"vs skinjax":>10s}')
   for network in args.networks.split(','):
     reference = None
     for framework in frameworks:
@@ -139,11 +155,11 @@ def main() -> None:
         continue
       r = in_process(args, framework, network)
       if isinstance(r, str):
-        print(f'{network:18s} {framework:9s} {r}')
+        print(f'{network:18s} {framework:11s} {r}')
         continue
       reference = reference or (r['images_per_s'] if framework == 'skinjax' else None)
       ratio = f'{r["images_per_s"] / reference:9.2f}x' if reference else ''
-      print(f'{network:18s} {framework:9s} {r["images_per_s"]:9.2f} {r["peak_mb"]:8.0f} {ratio:>10s}', flush=True)
+      print(f'{network:18s} {framework:11s} {r["images_per_s"]:9.2f} {r["peak_mb"]:8.0f} {ratio:>10s}', flush=True)
 
 
 if __name__ == '__main__':

@@ -7,6 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from skinjax import models
 from skinjax.models import blocks, layers, summary
@@ -26,6 +28,33 @@ def test_shifted_depthwise_equals_grouped_convolution(strides, multiplier, size,
     assert shifted.shape[1] == (size - 1) // strides + 1
   grad = lambda s: jax.grad(lambda x, k: jnp.sum(jnp.sin(conv(x, k, shifted=s))), (0, 1))
   for a, b in zip(grad(True)(x, kernel), grad(False)(x, kernel), strict=True):
+    np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+CONVS = [(1, 1, 'SAME'), (1, 2, 'SAME'), (3, 1, 'SAME'), (3, 2, 'SAME'), (3, 2, [(1, 1), (1, 1)]), (7, 2, 'VALID')]
+
+
+@pytest.mark.parametrize('k, strides, padding', CONVS)
+def test_conv_cpu_formulation_equals_xla(k, strides, padding):
+  """Forward and gradients, on a batch sharded over a ('data',) mesh as the trainer shards it."""
+  graphdef, params = nnx.split(layers.Conv(4, 6, (k, k), strides, padding=padding, rngs=nnx.Rngs(0)))
+  mesh = jax.make_mesh((jax.device_count(),), ('data',))
+  x = jax.random.normal(jax.random.key(0), (2 * jax.device_count(), 9, 9, 4))
+  x = jax.device_put(x, NamedSharding(mesh, P('data')))
+  params = jax.device_put(params, NamedSharding(mesh, P()))
+  loss = lambda params, x: jnp.sum(jnp.sin(nnx.merge(graphdef, params)(x)))
+
+  def value_and_grads(cpu: bool):
+    with layers.cpu_formulations(cpu):
+      step = jax.value_and_grad(loss, (0, 1))
+      # On CPU the kernel gradient (and a 1x1 convolution) are matrix products.
+      assert ('dot_general' in str(jax.make_jaxpr(step)(params, x))) == cpu
+      return jax.jit(step)(params, x)
+
+  (mine, (mine_params, mine_x)), (xla, (xla_params, xla_x)) = value_and_grads(True), value_and_grads(False)
+  np.testing.assert_allclose(mine, xla, rtol=1e-5)
+  np.testing.assert_allclose(mine_x, xla_x, atol=1e-5)
+  for a, b in zip(jax.tree.leaves(mine_params), jax.tree.leaves(xla_params), strict=True):
     np.testing.assert_allclose(a, b, atol=1e-4)
 
 

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from skinjax.models.layers import Activation, ConvBN, DepthwiseConv
+from skinjax.models.layers import Activation, Conv, ConvBN, DepthwiseConv
 
 
 class AttentionCondenser(nnx.Module):
@@ -20,8 +20,8 @@ class AttentionCondenser(nnx.Module):
   def __init__(self, channels: int, embed_channels: int, pool: int = 2, *, rngs: nnx.Rngs):
     self.pool = pool
     self.embed_dw = DepthwiseConv(channels, 3, rngs=rngs)
-    self.embed_pw = nnx.Conv(channels, embed_channels, (1, 1), rngs=rngs)
-    self.expand_pw = nnx.Conv(embed_channels, channels, (1, 1), rngs=rngs)
+    self.embed_pw = Conv(channels, embed_channels, (1, 1), rngs=rngs)
+    self.expand_pw = Conv(embed_channels, channels, (1, 1), rngs=rngs)
     self.scale = nnx.Param(jnp.ones((channels,)))
 
   def attention(self, v: jax.Array) -> jax.Array:
@@ -89,8 +89,8 @@ class SqueezeExcite(nnx.Module):
   """Squeeze-and-excitation (Hu et al., 2018): channel gates from globally pooled features."""
 
   def __init__(self, channels: int, reduced: int, *, act: Activation = nnx.relu, rngs: nnx.Rngs):
-    self.reduce = nnx.Conv(channels, reduced, (1, 1), rngs=rngs)
-    self.expand = nnx.Conv(reduced, channels, (1, 1), rngs=rngs)
+    self.reduce = Conv(channels, reduced, (1, 1), rngs=rngs)
+    self.expand = Conv(reduced, channels, (1, 1), rngs=rngs)
     self.act = act
 
   def __call__(self, x: jax.Array) -> jax.Array:

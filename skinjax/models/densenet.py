@@ -5,14 +5,14 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from skinjax.models.layers import Classifier, ConvBN, Normalize
+from skinjax.models.layers import Classifier, Conv, ConvBN, Normalize
 from skinjax.models.registry import register
 
 
 class BNReLUConv(nnx.Module):
   def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *, rngs: nnx.Rngs):
     self.norm = nnx.BatchNorm(in_channels, momentum=0.9, epsilon=1e-5, rngs=rngs)
-    self.conv = nnx.Conv(
+    self.conv = Conv(
       in_channels,
       out_channels,
       (kernel_size, kernel_size),

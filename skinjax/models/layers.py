@@ -53,19 +53,87 @@ class Classifier(nnx.Module):
     return self.head(self.dropout(self.pool(feature_map)))
 
 
-# How depthwise convolutions are computed: None picks by backend (see `depthwise_conv`).
-_SHIFTED_DEPTHWISE: list[bool | None] = [None]
+# Whether convolutions take their CPU formulations: None picks by backend (see `cpu_formulations`).
+_CPU_FORMULATIONS: list[bool | None] = [None]
 
 
 @contextlib.contextmanager
-def depthwise_formulation(shifted: bool | None):
-  """Within the context, depthwise layers use shifted multiply-adds (True), XLA's grouped
-  convolution (False) or the faster one for the backend (None). For benchmarks and counting."""
-  _SHIFTED_DEPTHWISE.append(shifted)
+def cpu_formulations(enabled: bool | None):
+  """Within the context, convolutions use the formulations written for XLA's CPU backend (True),
+  XLA's own convolutions (False) or whichever is faster on the default backend (None): see
+  `conv_general_dilated` and `depthwise_conv`. For benchmarks and counting."""
+  _CPU_FORMULATIONS.append(enabled)
   try:
     yield
   finally:
-    _SHIFTED_DEPTHWISE.pop()
+    _CPU_FORMULATIONS.pop()
+
+
+def _cpu_formulation(enabled: bool | None) -> bool:
+  enabled = _CPU_FORMULATIONS[-1] if enabled is None else enabled
+  return jax.default_backend() == 'cpu' if enabled is None else enabled
+
+
+_NHWC = ('NHWC', 'HWIO', 'NHWC')
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_tap_grad(x: jax.Array, kernel: jax.Array, strides: tuple[int, int], pads: tuple) -> jax.Array:
+  """XLA's convolution, whose kernel gradient is k * k matrix products, one per kernel tap."""
+  return jax.lax.conv_general_dilated(x, kernel, strides, pads, dimension_numbers=_NHWC)
+
+
+def _conv_tap_grad_fwd(x, kernel, strides, pads):
+  return _conv_tap_grad(x, kernel, strides, pads), (x, kernel)
+
+
+def _conv_tap_grad_bwd(strides, pads, residuals, grad):
+  x, kernel = residuals
+  _, input_vjp = jax.vjp(lambda x: jax.lax.conv_general_dilated(x, kernel, strides, pads, dimension_numbers=_NHWC), x)
+  (x_grad,) = input_vjp(grad)
+  rows, cols, channels, features = kernel.shape
+  (batch, out_h, out_w, _), (sh, sw) = grad.shape, strides
+  x = jnp.pad(x, ((0, 0), *pads, (0, 0)))
+  grad = grad.reshape(-1, features)
+  ends = lambda i, j: (batch, i + (out_h - 1) * sh + 1, j + (out_w - 1) * sw + 1, channels)
+  taps = [jax.lax.slice(x, (0, i, j, 0), ends(i, j), (1, sh, sw, 1)) for i in range(rows) for j in range(cols)]
+  # The products contract the (possibly sharded) batch: their sharding is the kernel's.
+  sharding = jax.typeof(kernel).sharding
+  sharding = sharding.update(spec=sharding.spec[2:])
+  matmul = functools.partial(jnp.matmul, preferred_element_type=jnp.float32, out_sharding=sharding)
+  products = [matmul(tap.reshape(-1, channels).T, grad) for tap in taps]
+  return x_grad, jnp.stack(products).reshape(kernel.shape).astype(kernel.dtype)
+
+
+_conv_tap_grad.defvjp(_conv_tap_grad_fwd, _conv_tap_grad_bwd)
+
+
+def conv_general_dilated(x: jax.Array, kernel: jax.Array, window_strides, padding, **kwargs) -> jax.Array:
+  """`jax.lax.conv_general_dilated` for `nnx.Conv` (see `Conv`), faster to train on CPU.
+
+  XLA's CPU backend computes a convolution's kernel gradient several times slower than the
+  convolution itself (15x for a 1x1 convolution at 56x56, 64 -> 256 channels; 2.4x for a 3x3 one
+  at 56x56, 64 -> 64: `benchmarks/train_throughput.py`). On CPU a dense NHWC convolution is
+  therefore a matrix product where its kernel is 1x1, and otherwise XLA's convolution with the
+  kernel gradient written as one matrix product per kernel tap. Grouped or dilated convolutions,
+  and every convolution on GPU and TPU, are XLA's.
+  """
+  plain = all(kwargs.get(k) in (None, (1, 1)) for k in ('lhs_dilation', 'rhs_dilation', 'preferred_element_type'))
+  if not (plain and x.ndim == 4 and kwargs.get('feature_group_count', 1) == 1 and _cpu_formulation(None)):
+    return jax.lax.conv_general_dilated(x, kernel, window_strides, padding, **kwargs)
+  strides = tuple(window_strides)
+  if isinstance(padding, str):
+    pads = tuple(jax.lax.padtype_to_pads(x.shape[1:3], kernel.shape[:2], strides, padding))
+  else:
+    pads = tuple(tuple(p) for p in padding)
+  if kernel.shape[:2] == (1, 1) and pads == ((0, 0), (0, 0)):
+    x = x[:, :: strides[0], :: strides[1]]
+    return jnp.einsum('nhwc,co->nhwo', x, kernel[0, 0], precision=kwargs.get('precision'))
+  return _conv_tap_grad(x, kernel, strides, pads)
+
+
+# The convolution layer of every network: `nnx.Conv` (NHWC) with `conv_general_dilated`.
+Conv = functools.partial(nnx.Conv, conv_general_dilated=conv_general_dilated)
 
 
 def depthwise_conv(
@@ -76,14 +144,11 @@ def depthwise_conv(
 
   On CPU, XLA's grouped convolution (`feature_group_count=C`) is several times slower than the
   same convolution written as k * k shifted multiply-adds, forward and backward; on GPU and TPU
-  the grouped convolution is the fast one. `shifted=None` follows `depthwise_formulation`.
+  the grouped convolution is the fast one. `shifted=None` follows `cpu_formulations`.
   """
   k, _, out_channels = kernel.shape
   multiplier = out_channels // x.shape[-1]
-  if shifted is None:
-    shifted = _SHIFTED_DEPTHWISE[-1]
-  if shifted is None:
-    shifted = jax.default_backend() == 'cpu'
+  shifted = _cpu_formulation(shifted)
   pads = padding if padding == 'SAME' else [(k // 2, k // 2)] * 2
   if not shifted:
     return jax.lax.conv_general_dilated(
@@ -157,7 +222,7 @@ class ConvBN(nnx.Module):
     if depthwise and padding in ('SAME', 'torch'):
       self.conv = DepthwiseConv(in_channels, kernel_size, strides, out_channels // in_channels, padding, rngs=rngs)
     else:
-      self.conv = nnx.Conv(
+      self.conv = Conv(
         in_channels,
         out_channels,
         kernel,

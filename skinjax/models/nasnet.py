@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from skinjax.models.layers import Classifier, DepthwiseConv, Normalize, avg_pool_same
+from skinjax.models.layers import Classifier, Conv, DepthwiseConv, Normalize, avg_pool_same
 from skinjax.models.registry import register
 
 
@@ -21,7 +21,7 @@ class SeparableConv(nnx.Module):
 
   def __init__(self, c_in: int, c_out: int, k: int, strides: int, *, rngs: nnx.Rngs):
     self.depthwise = DepthwiseConv(c_in, k, strides, rngs=rngs)
-    self.pointwise = nnx.Conv(c_in, c_out, (1, 1), use_bias=False, rngs=rngs)
+    self.pointwise = Conv(c_in, c_out, (1, 1), use_bias=False, rngs=rngs)
 
   def __call__(self, x: jax.Array) -> jax.Array:
     return self.pointwise(self.depthwise(x))
@@ -54,7 +54,7 @@ class NASNetMobile(Classifier):
   # Construction: each helper adds layers under their Keras names.
   def _conv(self, name, c_in, c_out, k=1, strides=1):
     padding = 'VALID' if name == 'stem_conv1' else 'SAME'
-    self.layers[name] = nnx.Conv(c_in, c_out, (k, k), strides, padding=padding, use_bias=False, rngs=self.rngs)
+    self.layers[name] = Conv(c_in, c_out, (k, k), strides, padding=padding, use_bias=False, rngs=self.rngs)
 
   def _bn(self, name, channels):
     self.layers[name] = nnx.BatchNorm(channels, epsilon=1e-3, momentum=0.9997, rngs=self.rngs)

@@ -6,7 +6,7 @@ paper's searched values (5 layers, kernel 4, pool 3, 11 filters, dropout 0.4).""
 import jax
 from flax import nnx
 
-from skinjax.models.layers import UNIT_MEAN, UNIT_STD, Classifier, Normalize
+from skinjax.models.layers import UNIT_MEAN, UNIT_STD, Classifier, Conv, Normalize
 from skinjax.models.registry import register
 
 
@@ -25,7 +25,7 @@ class StandardCNN(Classifier):
   ):
     self.normalize = Normalize(UNIT_MEAN, UNIT_STD)
     self.convs = nnx.List(
-      [nnx.Conv(3 if i == 0 else filters, filters, (kernel_size, kernel_size), rngs=rngs) for i in range(num_layers)]
+      [Conv(3 if i == 0 else filters, filters, (kernel_size, kernel_size), rngs=rngs) for i in range(num_layers)]
     )
     self.pool_size = pool_size
     self.dropout = nnx.Dropout(dropout, rngs=rngs)

@@ -4,8 +4,8 @@
 
 MACs are counted from the forward pass's jaxpr (every convolution and matrix product);
 FLOPs are XLA's cost analysis of the compiled forward pass, which counts a multiply-add as two
-operations and adds batch norm, activations and pooling. Both use XLA's grouped convolution for
-depthwise layers, so that they count the convolution rather than its CPU formulation.
+operations and adds batch norm, activations and pooling. Both count XLA's own convolutions
+(`layers.cpu_formulations(False)`), not their CPU formulations.
 """
 
 import json
@@ -53,7 +53,7 @@ def count(model: nnx.Module, image_size: int) -> dict[str, int]:
   model.eval()
   fwd, state = _forward(model)
   x = jnp.zeros((1, image_size, image_size, 3), jnp.uint8)
-  with layers.depthwise_formulation(shifted=False):
+  with layers.cpu_formulations(enabled=False):
     macs = _jaxpr_macs(jax.make_jaxpr(fwd)(state, x).jaxpr)
     cost = jax.jit(fwd).lower(state, x).compile().cost_analysis()
   cost = cost[0] if isinstance(cost, list) else cost

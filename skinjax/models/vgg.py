@@ -5,14 +5,14 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from skinjax.models.layers import Classifier, Normalize, max_pool_ceil
+from skinjax.models.layers import Classifier, Conv, Normalize, max_pool_ceil
 from skinjax.models.registry import register
 
 VGG16 = (64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M')
 
 
 def _conv(c_in: int, c_out: int, k: int, rngs: nnx.Rngs, strides: int = 1, padding='SAME') -> nnx.Conv:
-  return nnx.Conv(c_in, c_out, (k, k), strides, padding=padding, kernel_init=nnx.initializers.he_normal(), rngs=rngs)
+  return Conv(c_in, c_out, (k, k), strides, padding=padding, kernel_init=nnx.initializers.he_normal(), rngs=rngs)
 
 
 def adaptive_avg_pool(x: jax.Array, size: int) -> jax.Array:
