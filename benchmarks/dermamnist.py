@@ -15,6 +15,8 @@ import json
 import pathlib
 import time
 
+from absl import logging
+
 from skinjax import config_lib, runs, train
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -39,6 +41,7 @@ FLIPS = {'dataset.augment.hflip.p': 0.5, 'dataset.augment.vflip.p': 0.5, 'datase
 RECIPES = {
   # MedMNIST's baseline network at the data's own size, from scratch.
   'resnet18_28': {'model.name': 'resnet18', 'dataset.image_size': 28, 'batch_size': 128, 'num_epochs': 30.0},
+  'sca_a_28': {'model.name': 'cancernet_sca_a', 'dataset.image_size': 28, 'batch_size': 128, 'num_epochs': 30.0},
   'sca_b_28': {'model.name': 'cancernet_sca_b', 'dataset.image_size': 28, 'batch_size': 128, 'num_epochs': 30.0},
   'sca_c_28': {'model.name': 'cancernet_sca_c', 'dataset.image_size': 28, 'batch_size': 128, 'num_epochs': 30.0},
   # EfficientNet-Lite0 from ImageNet, the 28x28 images enlarged to 64x64, flips and rotations.
@@ -73,6 +76,7 @@ def main() -> None:
   parser.add_argument('--manual_dir', default=str(ROOT.parent / 'shared' / 'data' / 'dermamnist'))
   parser.add_argument('--set', action='append', default=[], help='A config override, e.g. num_epochs=2.')
   args = parser.parse_args()
+  logging.set_verbosity(logging.INFO)  # Training's progress: steps/s and time left.
   extra = dict(s.split('=', 1) for s in args.set)
   results = []
   for seed in range(args.seeds):

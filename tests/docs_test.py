@@ -36,6 +36,9 @@ PAGES = [
 NOT_HERE = {
   'make demo': '.ci/run runs it before the tests',
   'make test': 'runs this test',
+  'python -m skinjax.evaluate --workdir=workdir/ham10000/imagenet_fusion/seed_0 --split=test --checkpoint=last '
+  "--dataset=isic2018_task3/official '--manual_dir=~/isic2018'": 'needs the official test images; '
+  'tests/ham10000_test.py scores a stand-in test part',
 }
 SERVERS = {'tensorboard': 6006, 'python -m skinjax.webapp': 7860}
 REAL_DATA = [  # Training on the HAM10000 subset: 32x32 images, a few steps.
@@ -58,6 +61,10 @@ SHRINK = [  # (a pattern the command matches, flags appended)
   (r'benchmarks/input_pipeline\.py', ['--images=128', '--batch=16']),
   (r'benchmarks/edge_latency\.py', ['--image_size=32', '--repeats=1']),
   (r'benchmarks/dermamnist\.py', ['--seeds=1', '--set=num_epochs=0.02', '--set=dataset.image_size=32']),
+  (
+    r'benchmarks/ham10000\.py',
+    ['--recipes=imagenet_fusion', '--set=num_epochs=0.02', '--set=dataset.image_size=32', '--bootstrap=20'],
+  ),
   (r'benchmarks/train_throughput\.py', ['--networks=mobilenet_v2', '--image_size=32', '--batch=4', '--steps=1']),
 ]
 
