@@ -12,7 +12,8 @@ same architecture, Keras its Keras Applications model. Networks
 a peer does not have (the Cancer-Net SCa family) get no peer row. A peer that is not installed is
 named and left out: PyTorch needs `pip install torch==2.14.1 torchvision==0.29.1 timm` (not part
 of skinjax's dependencies); Keras comes with TensorFlow. Prints images/s, peak memory and each
-peer's ratio to skinjax.
+peer's ratio to skinjax. `--networks` also takes resnet18 (DermaMNIST's baseline: with
+`--image_size=28 --batch=128`, the step of `benchmarks/dermamnist.py`).
 """
 
 import argparse
@@ -26,7 +27,12 @@ import time
 import numpy as np
 
 NETWORKS = ('cancernet_sca_b', 'cancernet_sca_c', 'mobilenet_v2', 'resnet50', 'efficientnet_b0')
-TIMM = {'mobilenet_v2': 'mobilenetv2_100', 'resnet50': 'resnet50', 'efficientnet_b0': 'efficientnet_b0'}
+TIMM = {
+  'resnet18': 'resnet18',
+  'mobilenet_v2': 'mobilenetv2_100',
+  'resnet50': 'resnet50',
+  'efficientnet_b0': 'efficientnet_b0',
+}
 KERAS = {'mobilenet_v2': 'MobileNetV2', 'resnet50': 'ResNet50', 'efficientnet_b0': 'EfficientNetB0'}
 WARMUP = 2
 
@@ -104,7 +110,7 @@ def keras_steps(network: str, size: int, batch: int):
 
 
 STEPS = {'skinjax': skinjax_steps, 'skinjax-xla': skinjax_xla_steps, 'torch': torch_steps, 'keras': keras_steps}
-HAS = {'skinjax': NETWORKS, 'skinjax-xla': NETWORKS, 'torch': tuple(TIMM), 'keras': tuple(KERAS)}
+HAS = {'skinjax': (*NETWORKS, *TIMM), 'skinjax-xla': (*NETWORKS, *TIMM), 'torch': tuple(TIMM), 'keras': tuple(KERAS)}
 
 
 def measure(framework: str, network: str, size: int, batch: int, steps: int) -> dict:

@@ -31,7 +31,15 @@ def test_shifted_depthwise_equals_grouped_convolution(strides, multiplier, size,
     np.testing.assert_allclose(a, b, atol=1e-4)
 
 
-CONVS = [(1, 1, 'SAME'), (1, 2, 'SAME'), (3, 1, 'SAME'), (3, 2, 'SAME'), (3, 2, [(1, 1), (1, 1)]), (7, 2, 'VALID')]
+CONVS = [
+  (1, 1, 'SAME'),
+  (1, 2, 'SAME'),
+  (3, 1, 'SAME'),
+  (3, 2, 'SAME'),
+  (3, 2, [(1, 1), (1, 1)]),
+  (3, 4, 'SAME'),
+  (7, 2, 'VALID'),
+]
 
 
 @pytest.mark.parametrize('k, strides, padding', CONVS)
