@@ -22,7 +22,8 @@ def _manual(tmp_path):
   test part laid out as the challenge released it."""
   manual = tmp_path / 'manual'
   rows = (testing.HAM / isic.PARTS['train'][1]).read_text().splitlines()
-  for split, lines in (('train', rows[1 : TRAIN + 1]), ('test', rows[TRAIN + 1 : TRAIN + TEST + 1])):
+  parts = {'train': rows[1 : TRAIN + 1], 'test': rows[TRAIN + 1 : TRAIN + TEST + 1]}
+  for split, lines in parts.items():
     folder, truth = isic.PARTS[split]
     (manual / folder).mkdir(parents=True)
     for line in lines:
@@ -30,7 +31,7 @@ def _manual(tmp_path):
       shutil.copy(testing.HAM / isic.PARTS['train'][0] / name, manual / folder / name)
     (manual / truth).write_text('\n'.join([rows[0], *lines]) + '\n')
   shutil.copy(testing.HAM / isic.METADATA, manual / isic.METADATA)
-  return manual, [line.split(',')[0] for line in rows[TRAIN + 1 : TRAIN + TEST + 1]]
+  return manual, [line.split(',')[0] for line in parts['test']]
 
 
 def test_a_benchmark_run_is_scored_on_the_official_test_part(tmp_path):
