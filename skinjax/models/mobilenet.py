@@ -1,7 +1,7 @@
 """Mobile networks, with 1000 classes: MobileNetV1 (Howard et al., 2017) as in Keras Applications,
 4,231,976 trainable parameters (4,253,864 with batch-norm statistics); MobileNetV2 (Sandler et
-al., 2018) and MnasNet-1.0 (Tan et al., 2019) as in torchvision, 3,504,872 and 4,383,312;
-MobileNetV2 also pads and normalises as torchvision does, so its weights give its logits."""
+al., 2018) and MnasNet-1.0 (Tan et al., 2019) as in torchvision, 3,504,872 and 4,383,312, which
+also pad and normalise as torchvision does, so that its weights give its logits."""
 
 from flax import nnx
 
@@ -54,16 +54,17 @@ class MnasNet(Classifier):
   def __init__(self, *, num_classes: int, dropout: float = 0.2, rngs: nnx.Rngs):
     self.normalize = Normalize()
     layers = [
-      ConvBN(3, 32, 3, 2, rngs=rngs),
-      ConvBN(32, 32, 3, groups=32, rngs=rngs),  # Depthwise.
-      ConvBN(32, 16, 1, act=None, rngs=rngs),
+      TorchConvBN(3, 32, 3, 2, rngs=rngs),
+      TorchConvBN(32, 32, 3, groups=32, rngs=rngs),  # Depthwise.
+      TorchConvBN(32, 16, 1, act=None, rngs=rngs),
     ]
     channels = 16
     for t, k, s, c, n in MNASNET:
       for i in range(n):
-        layers.append(InvertedResidual(channels, c, s if i == 0 else 1, t, 0.0, k, act=nnx.relu, rngs=rngs))
+        stride = s if i == 0 else 1
+        layers.append(InvertedResidual(channels, c, stride, t, 0.0, k, act=nnx.relu, conv_bn=TorchConvBN, rngs=rngs))
         channels = c
-    layers.append(ConvBN(channels, 1280, 1, rngs=rngs))
+    layers.append(TorchConvBN(channels, 1280, 1, rngs=rngs))
     self.layers = nnx.Sequential(*layers)
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(1280, num_classes, rngs=rngs)

@@ -1,12 +1,12 @@
 """ResNets (He et al., 2016) as in torchvision (v1.5: stride in the 3x3 convolution), with 1000
 classes: ResNet-18 11,689,512, ResNet-34 21,797,672, ResNet-50 25,557,032 parameters, and
 ResNeXt-50 32x4d (Xie et al., 2017; grouped 3x3 convolutions) 25,028,904. Padding and batch
-norm follow torchvision too, so its weights (`weights.torchvision_resnet`) give its logits."""
+norm follow torchvision too, so its weights (`weights.torchvision_files`) give its logits."""
 
 import jax
 from flax import nnx
 
-from skinjax.models.layers import Classifier, Normalize, TorchConvBN
+from skinjax.models.layers import Classifier, Normalize, TorchConvBN, max_pool_torch
 from skinjax.models.registry import register
 
 
@@ -71,7 +71,7 @@ class ResNet(Classifier):
     self.head = nnx.Linear(channels, num_classes, rngs=rngs)
 
   def feature_map(self, x: jax.Array) -> jax.Array:
-    x = nnx.max_pool(self.stem(self.normalize(x)), (3, 3), (2, 2), padding=((1, 1), (1, 1)))
+    x = max_pool_torch(self.stem(self.normalize(x)))
     return self.blocks(x)
 
 

@@ -1,10 +1,10 @@
-"""ShuffleNetV2 x1.0 (Ma et al., 2018) as in torchvision: 2,278,604 parameters with 1000 classes."""
+"""ShuffleNetV2 x1.0 (Ma et al., 2018) as in torchvision, padding included: 2,278,604 parameters with 1000 classes."""
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from skinjax.models.layers import Classifier, ConvBN, Normalize
+from skinjax.models.layers import Classifier, Normalize, TorchConvBN, max_pool_torch
 from skinjax.models.registry import register
 
 
@@ -23,13 +23,13 @@ class ShuffleBlock(nnx.Module):
     self.strides = strides
     if strides > 1:
       self.left = nnx.Sequential(
-        ConvBN(in_channels, in_channels, 3, strides, groups=in_channels, act=None, rngs=rngs),
-        ConvBN(in_channels, half, 1, rngs=rngs),
+        TorchConvBN(in_channels, in_channels, 3, strides, groups=in_channels, act=None, rngs=rngs),
+        TorchConvBN(in_channels, half, 1, rngs=rngs),
       )
     self.right = nnx.Sequential(
-      ConvBN(in_channels if strides > 1 else half, half, 1, rngs=rngs),
-      ConvBN(half, half, 3, strides, groups=half, act=None, rngs=rngs),
-      ConvBN(half, half, 1, rngs=rngs),
+      TorchConvBN(in_channels if strides > 1 else half, half, 1, rngs=rngs),
+      TorchConvBN(half, half, 3, strides, groups=half, act=None, rngs=rngs),
+      TorchConvBN(half, half, 1, rngs=rngs),
     )
 
   def __call__(self, x: jax.Array) -> jax.Array:
@@ -45,17 +45,17 @@ class ShuffleBlock(nnx.Module):
 class ShuffleNetV2(Classifier):
   def __init__(self, *, num_classes: int, dropout: float = 0.0, rngs: nnx.Rngs):
     self.normalize = Normalize()
-    self.stem = ConvBN(3, 24, 3, 2, rngs=rngs)
+    self.stem = TorchConvBN(3, 24, 3, 2, rngs=rngs)
     blocks, channels = [], 24
     for repeats, c in ((4, 116), (8, 232), (4, 464)):
       for i in range(repeats):
         blocks.append(ShuffleBlock(channels, c, 2 if i == 0 else 1, rngs=rngs))
         channels = c
-    blocks.append(ConvBN(channels, 1024, 1, rngs=rngs))
+    blocks.append(TorchConvBN(channels, 1024, 1, rngs=rngs))
     self.blocks = nnx.Sequential(*blocks)
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.head = nnx.Linear(1024, num_classes, rngs=rngs)
 
   def feature_map(self, x: jax.Array) -> jax.Array:
-    x = nnx.max_pool(self.stem(self.normalize(x)), (3, 3), (2, 2), padding='SAME')
+    x = max_pool_torch(self.stem(self.normalize(x)))
     return self.blocks(x)
