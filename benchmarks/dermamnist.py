@@ -11,13 +11,12 @@ confidence interval (Student's t) over seeds. Runs resume and are not trained ag
 """
 
 import argparse
-import json
 import pathlib
-import time
 
+import training_runs
 from absl import logging
 
-from skinjax import config_lib, runs, train
+from skinjax import runs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PUBLISHED = [  # (method, test ACC, test AUC) at 28x28.
@@ -58,16 +57,6 @@ RECIPES = {
 }
 
 
-def recipe_config(recipe: str, manual_dir: str, seed: int, extra: dict):
-  config = config_lib.base_config()
-  config.dataset.manual_dir = manual_dir
-  config.seed = seed
-  config = config_lib.with_overrides(config, {**COMMON, **RECIPES[recipe], **extra})
-  steps_per_epoch = 7007 // config.batch_size  # DermaMNIST's training split.
-  config.eval_every_steps = config.checkpoint_every_steps = steps_per_epoch
-  return config
-
-
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--recipe', default='lite0_64', choices=sorted(RECIPES))
@@ -77,18 +66,20 @@ def main() -> None:
   parser.add_argument('--set', action='append', default=[], help='A config override, e.g. num_epochs=2.')
   args = parser.parse_args()
   logging.set_verbosity(logging.INFO)  # Training's progress: steps/s and time left.
-  extra = dict(s.split('=', 1) for s in args.set)
+  fields = {
+    **COMMON,
+    'dataset.manual_dir': args.manual_dir,
+    **RECIPES[args.recipe],
+    **training_runs.overrides(args.set),
+  }
   results = []
   for seed in range(args.seeds):
     workdir = pathlib.Path(args.workdir).absolute() / args.recipe / f'seed_{seed}'
-    done = workdir / 'benchmark.json'
-    if not done.exists():
-      start = time.time()
-      test = train.train_and_evaluate(recipe_config(args.recipe, args.manual_dir, seed, extra), workdir)['test']
-      result = {'acc': test['accuracy'], 'auc': test['auroc/macro'], 'minutes': (time.time() - start) / 60}
-      done.write_text(json.dumps(result))
-    results.append(json.loads(done.read_text()))
-    r = results[-1]
+    config = training_runs.recipe_config(fields, seed)
+    r = training_runs.measured(
+      workdir, config, lambda metrics: {'acc': metrics['test']['accuracy'], 'auc': metrics['test']['auroc/macro']}
+    )
+    results.append(r)
     print(
       f'{args.recipe} seed {seed}: test ACC {r["acc"]:.4f}  AUC {r["auc"]:.4f}  ({r["minutes"]:.1f} min)', flush=True
     )

@@ -21,13 +21,12 @@ official ISIC 2018 Task 3 test images can evaluate it there:
 """
 
 import argparse
-import json
 import pathlib
-import time
 
+import training_runs
 from absl import logging
 
-from skinjax import config_lib, evaluate, runs, train
+from skinjax import evaluate, runs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 COMMON = {
@@ -62,27 +61,17 @@ RECIPES = {
 HEADLINE = ('balanced_accuracy', 'auroc/macro')
 
 
-def recipe_config(recipe: str, args, seed: int, extra: dict):
-  config = config_lib.base_config()
-  config.dataset.manual_dir, config.dataset.data_dir = args.manual_dir, args.data_dir
-  config.seed = seed
-  config = config_lib.with_overrides(config, {**COMMON, **RECIPES[recipe], **extra})
-  steps_per_epoch = 5087 // config.batch_size  # The training part of the subset's 5,984 images.
-  config.eval_every_steps = config.checkpoint_every_steps = steps_per_epoch
-  return config
-
-
-def measure(recipe: str, seed: int, args, extra: dict) -> dict:
+def measure(recipe: str, seed: int, args) -> dict:
   """Trains (or resumes) one run and evaluates its last state on the held-out images."""
   workdir = pathlib.Path(args.workdir).absolute() / recipe / f'seed_{seed}'
-  done = workdir / 'benchmark.json'
-  if not done.exists():
-    start = time.time()
-    train.train_and_evaluate(recipe_config(recipe, args, seed, extra), workdir)
-    minutes = (time.time() - start) / 60
+  fields = {**COMMON, 'dataset.manual_dir': args.manual_dir, 'dataset.data_dir': args.data_dir, **RECIPES[recipe]}
+  config = training_runs.recipe_config({**fields, **training_runs.overrides(args.set)}, seed)
+
+  def score(unused_metrics: dict) -> dict:
     report = evaluate.evaluate(str(workdir), split='validation', checkpoint='last', num_bootstrap=args.bootstrap)
-    done.write_text(json.dumps({k: report['metrics'][k] for k in HEADLINE} | {'minutes': minutes}))
-  return json.loads(done.read_text())
+    return {k: report['metrics'][k] for k in HEADLINE}
+
+  return training_runs.measured(workdir, config, score)
 
 
 def _cell(metric: dict) -> str:
@@ -104,11 +93,10 @@ def main() -> None:
   recipes = args.recipes.split(',')
   if unknown := sorted(set(recipes) - set(RECIPES)):
     parser.error(f'unknown recipes {unknown}; expected some of {list(RECIPES)}.')
-  extra = dict(s.split('=', 1) for s in args.set)
 
   rows = []
   for recipe in recipes:
-    results = [measure(recipe, seed, args, extra) for seed in range(args.seeds)]
+    results = [measure(recipe, seed, args) for seed in range(args.seeds)]
     for seed, r in enumerate(results):
       rows.append(
         f'| {recipe} | {seed} | {_cell(r["balanced_accuracy"])} | {_cell(r["auroc/macro"])} | {r["minutes"]:.1f} |'
