@@ -30,8 +30,7 @@ def conv_bn(tensors: Tensors, out: Named, ours: tuple, conv_name: str, bn: str) 
 
 
 def with_bias(tensors: Tensors, out: Named, ours: tuple, name: str) -> None:
-  """A linear layer or a convolution with bias; a 1x1 convolution into a linear layer of ours
-  (SqueezeNet's classifier) loses its 1x1."""
+  """A linear layer, or a convolution with bias."""
   w = tensors[f'{name}.weight']
   out[(*ours, 'kernel')] = w.T if w.ndim == 2 else conv(w)
   out[(*ours, 'bias')] = tensors[f'{name}.bias']
