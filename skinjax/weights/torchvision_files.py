@@ -2,6 +2,8 @@
 layouts on the way (OIHW -> HWIO; linear layers transposed). Each takes the file's tensors and
 returns skinjax's names, refusing a file with tensors that no entry of its table used."""
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from skinjax.models.inception import GOOGLENET
@@ -48,21 +50,34 @@ def _sequential(i: int, name: str = 'layers') -> tuple[str, ...]:
   return (name, 'layers', str(i))  # Item i of an `nnx.Sequential` attribute.
 
 
+def _blocks(tensors: Tensors, block: str, probe: str, first_stage: int) -> Iterator[str]:
+  """The names of the blocks of torch's numbered stages, in order, from `first_stage` on: block
+  i of stage s is `block.format(s, i)`, there while its tensor `probe` is."""
+  stage = first_stage
+  while f'{block.format(stage, 0)}.{probe}' in tensors:
+    i = 0
+    while f'{block.format(stage, i)}.{probe}' in tensors:
+      yield block.format(stage, i)
+      i += 1
+    stage += 1
+
+
+def _last_index(tensors: Tensors, sequential: str) -> int:
+  """The index of the last item of torch's `nn.Sequential` `sequential`."""
+  return max(int(k.removeprefix(f'{sequential}.').split('.')[0]) for k in tensors if k.startswith(f'{sequential}.'))
+
+
 def resnet(tensors: Tensors) -> Named:
   """ResNet / ResNeXt (`layer2.0.conv1`, `layer2.0.downsample.0`, `fc`) -> `resnet*`, `resnext50_32x4d`."""
   out = {}
   conv_bn(tensors, out, ('stem',), 'conv1', 'bn1')
-  b = 0
-  for stage in range(1, 5):
-    i = 0
-    while f'layer{stage}.{i}.conv1.weight' in tensors:
-      ours, theirs, j = _sequential(b, 'blocks'), f'layer{stage}.{i}', 1
-      while f'{theirs}.conv{j}.weight' in tensors:
-        conv_bn(tensors, out, (*ours, *_sequential(j - 1)), f'{theirs}.conv{j}', f'{theirs}.bn{j}')
-        j += 1
-      if f'{theirs}.downsample.0.weight' in tensors:
-        conv_bn(tensors, out, (*ours, 'shortcut'), f'{theirs}.downsample.0', f'{theirs}.downsample.1')
-      i, b = i + 1, b + 1
+  for b, theirs in enumerate(_blocks(tensors, 'layer{}.{}', 'conv1.weight', 1)):
+    ours, j = _sequential(b, 'blocks'), 1
+    while f'{theirs}.conv{j}.weight' in tensors:
+      conv_bn(tensors, out, (*ours, *_sequential(j - 1)), f'{theirs}.conv{j}', f'{theirs}.bn{j}')
+      j += 1
+    if f'{theirs}.downsample.0.weight' in tensors:
+      conv_bn(tensors, out, (*ours, 'shortcut'), f'{theirs}.downsample.0', f'{theirs}.downsample.1')
   with_bias(tensors, out, ('head',), 'fc')
   return all_mapped(tensors, out, 'torchvision ResNet')
 
@@ -88,22 +103,19 @@ def efficientnet(tensors: Tensors) -> Named:
   """EfficientNet-B0..B3 (`features.2.1.block.2.fc1`, `classifier.1`) -> `efficientnet_b*`."""
   out = {}
   conv_bn(tensors, out, _sequential(0), 'features.0.0', 'features.0.1')
-  b, stage = 1, 1
-  while f'features.{stage}.0.block.0.0.weight' in tensors:
-    i = 0
-    while f'features.{stage}.{i}.block.0.0.weight' in tensors:
-      theirs, j = f'features.{stage}.{i}.block', 0
-      while f'{theirs}.{j}.0.weight' in tensors or f'{theirs}.{j}.fc1.weight' in tensors:
-        ours = (*_sequential(b), *_sequential(j))
-        if f'{theirs}.{j}.fc1.weight' in tensors:  # Squeeze-excite.
-          with_bias(tensors, out, (*ours, 'reduce'), f'{theirs}.{j}.fc1')
-          with_bias(tensors, out, (*ours, 'expand'), f'{theirs}.{j}.fc2')
-        else:
-          conv_bn(tensors, out, ours, f'{theirs}.{j}.0', f'{theirs}.{j}.1')
-        j += 1
-      i, b = i + 1, b + 1
-    stage += 1
-  conv_bn(tensors, out, _sequential(b), f'features.{stage}.0', f'features.{stage}.1')
+  blocks = list(_blocks(tensors, 'features.{}.{}.block', '0.0.weight', 1))
+  for b, theirs in enumerate(blocks, start=1):
+    j = 0
+    while f'{theirs}.{j}.0.weight' in tensors or f'{theirs}.{j}.fc1.weight' in tensors:
+      ours = (*_sequential(b), *_sequential(j))
+      if f'{theirs}.{j}.fc1.weight' in tensors:  # Squeeze-excite.
+        with_bias(tensors, out, (*ours, 'reduce'), f'{theirs}.{j}.fc1')
+        with_bias(tensors, out, (*ours, 'expand'), f'{theirs}.{j}.fc2')
+      else:
+        conv_bn(tensors, out, ours, f'{theirs}.{j}.0', f'{theirs}.{j}.1')
+      j += 1
+  head = f'features.{_last_index(tensors, "features")}'
+  conv_bn(tensors, out, _sequential(len(blocks) + 1), f'{head}.0', f'{head}.1')
   with_bias(tensors, out, ('head',), 'classifier.1')
   return all_mapped(tensors, out, 'torchvision EfficientNet')
 
@@ -114,16 +126,12 @@ def mnasnet(tensors: Tensors) -> Named:
   triple = ((0, 1), (3, 4), (6, 7))  # (convolution, batch norm) indices of the stem and of each block.
   for j, (c, bn) in enumerate(triple):
     conv_bn(tensors, out, _sequential(j), f'layers.{c}', f'layers.{bn}')
-  b, stack = 3, 8
-  while f'layers.{stack}.0.layers.0.weight' in tensors:
-    i = 0
-    while f'layers.{stack}.{i}.layers.0.weight' in tensors:
-      theirs = f'layers.{stack}.{i}.layers'
-      for j, (c, bn) in enumerate(triple):
-        conv_bn(tensors, out, (*_sequential(b), *_sequential(j)), f'{theirs}.{c}', f'{theirs}.{bn}')
-      i, b = i + 1, b + 1
-    stack += 1
-  conv_bn(tensors, out, _sequential(b), f'layers.{stack}', f'layers.{stack + 1}')
+  blocks = list(_blocks(tensors, 'layers.{}.{}.layers', '0.weight', 8))
+  for b, theirs in enumerate(blocks, start=3):
+    for j, (c, bn) in enumerate(triple):
+      conv_bn(tensors, out, (*_sequential(b), *_sequential(j)), f'{theirs}.{c}', f'{theirs}.{bn}')
+  bn = _last_index(tensors, 'layers')  # The last 1x1 convolution's batch norm.
+  conv_bn(tensors, out, _sequential(len(blocks) + 3), f'layers.{bn - 1}', f'layers.{bn}')
   with_bias(tensors, out, ('head',), 'classifier.1')
   return all_mapped(tensors, out, 'torchvision MnasNet')
 
@@ -132,18 +140,15 @@ def shufflenet_v2(tensors: Tensors) -> Named:
   """ShuffleNetV2 (`stage2.0.branch1.0`, `stage3.1.branch2.5`, `conv5.0`, `fc`) -> `shufflenet_v2_x1_0`."""
   out = {}
   conv_bn(tensors, out, ('stem',), 'conv1.0', 'conv1.1')
-  b = 0
-  for stage in (2, 3, 4):
-    i = 0
-    while f'stage{stage}.{i}.branch2.0.weight' in tensors:
-      theirs, ours = f'stage{stage}.{i}', _sequential(b, 'blocks')
-      if f'{theirs}.branch1.0.weight' in tensors:  # Strided: the left branch is computed too.
-        for j, (c, bn) in enumerate(((0, 1), (2, 3))):
-          conv_bn(tensors, out, (*ours, *_sequential(j, 'left')), f'{theirs}.branch1.{c}', f'{theirs}.branch1.{bn}')
-      for j, (c, bn) in enumerate(((0, 1), (3, 4), (5, 6))):
-        conv_bn(tensors, out, (*ours, *_sequential(j, 'right')), f'{theirs}.branch2.{c}', f'{theirs}.branch2.{bn}')
-      i, b = i + 1, b + 1
-  conv_bn(tensors, out, _sequential(b, 'blocks'), 'conv5.0', 'conv5.1')
+  blocks = list(_blocks(tensors, 'stage{}.{}', 'branch2.0.weight', 2))
+  for b, theirs in enumerate(blocks):
+    ours = _sequential(b, 'blocks')
+    if f'{theirs}.branch1.0.weight' in tensors:  # Strided: the left branch is computed too.
+      for j, (c, bn) in enumerate(((0, 1), (2, 3))):
+        conv_bn(tensors, out, (*ours, *_sequential(j, 'left')), f'{theirs}.branch1.{c}', f'{theirs}.branch1.{bn}')
+    for j, (c, bn) in enumerate(((0, 1), (3, 4), (5, 6))):
+      conv_bn(tensors, out, (*ours, *_sequential(j, 'right')), f'{theirs}.branch2.{c}', f'{theirs}.branch2.{bn}')
+  conv_bn(tensors, out, _sequential(len(blocks), 'blocks'), 'conv5.0', 'conv5.1')
   with_bias(tensors, out, ('head',), 'fc')
   return all_mapped(tensors, out, 'torchvision ShuffleNetV2')
 
