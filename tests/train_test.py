@@ -124,7 +124,10 @@ def test_one_and_eight_devices_give_the_same_loss(data_dir):
     assert result.returncode == 0, result.stderr[-3000:]
     runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
   assert [r['devices'] for r in runs] == [1, 8]
-  np.testing.assert_allclose(runs[0]['losses'], runs[1]['losses'], atol=1e-5)
+  # The losses agree to float32 reductions in another order: 1.3e-5 apart in relative terms,
+  # with XLA's own convolutions as with the CPU formulations. Batch statistics per device (two
+  # images each) would put the first loss 20% off.
+  np.testing.assert_allclose(runs[0]['losses'], runs[1]['losses'], rtol=1e-4)
   # The update agrees to rounding amplified by backpropagation through a freshly initialised
   # stack of train-mode batch norms, whose gradients explode with depth (Yang et al., ICLR 2019):
   # about 1% here in norm, where averaging instead of summing the devices' gradients, or batch
