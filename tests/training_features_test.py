@@ -73,17 +73,18 @@ def fusion_data(tmp_path_factory):
   return tmp_path_factory.mktemp('tfds')
 
 
-STEPS = 200
+STEPS = 300
 
 
 def _fit(data_dir, seed, **fields):
-  """Test AUROC after `STEPS` steps at 8x8 pixels (where the image alone says less than usual),
-  with the test set's metadata as recorded, and hidden."""
+  """Test AUROC after `STEPS` steps at 4x4 pixels, where the image alone says little (AUROC about
+  0.6) and the metadata more (0.75 for a logistic regression on it alone), with the test set's
+  metadata as recorded, and hidden."""
   config = tiny_config(data_dir)
   config.dataset.builder_config.update(num_train=800, num_test=1000)
-  config.dataset.update(sampling='uniform', image_size=8)
+  config.dataset.update(sampling='uniform', image_size=4)
   config.update(batch_size=32, seed=seed)
-  config.optimizer.warmup_steps = 5
+  config.optimizer.update(warmup_steps=5, learning_rate=1e-3)
   for key, value in fields.items():
     section, name = key.split('__')
     config[section][name] = value
@@ -98,14 +99,15 @@ def _fit(data_dir, seed, **fields):
 
 
 def test_metadata_fusion_beats_image_only_and_survives_missing_metadata(fusion_data):
-  """Means over three seeds: one run is noisy at this size (seen: fusion ahead by -0.10 to +0.11
-  at 32x32 and 50 steps; -0.03 to +0.10 at 100 steps; +0.02 to +0.09 here, and without metadata
-  -0.05 to +0.06; the means' margins over the thresholds were 0.02 to 0.06)."""
+  """Means over three seeds. Measured: image only 0.614 (0.589 to 0.631); early fusion 0.720 and
+  late 0.740, ahead of image only by 0.09 to 0.14 in every seed; with the metadata hidden, early
+  0.611 and late 0.635 (each seed within 0.02 of image only). At 8x8 pixels, Adam at 1e-4 and 200
+  steps the fused networks had barely learnt the metadata (0.81 against 0.80): too close to test."""
   image_only = np.mean([_fit(fusion_data, seed)[0] for seed in range(3)])
   for fusion in ('early', 'late'):
     runs = [_fit(fusion_data, seed, model__fusion=fusion, dataset__metadata_dropout=0.25) for seed in range(3)]
     fused, without_metadata = np.mean(runs, axis=0)
-    assert fused > image_only + 0.02, (fusion, fused, image_only)
+    assert fused > image_only + 0.05, (fusion, fused, image_only)
     # Trained with records hidden now and then, it still classifies people whose metadata is unknown.
     assert without_metadata > image_only - 0.05, (fusion, without_metadata, image_only)
 
