@@ -1,13 +1,15 @@
 """DermaMNIST (MedMNIST v2, 28x28 HAM10000, seven classes): test ACC and AUC over seeds, beside
 the published 28x28 results.
 
-  python benchmarks/dermamnist.py --recipe=lite0_64 --seeds=3 [--workdir=workdir/dermamnist]
-      [--manual_dir=../shared/data/dermamnist] [--set=num_epochs=5 ...]
+  python benchmarks/dermamnist.py --recipe=lite0_64 --seeds=3 [--tta=dihedral]
+      [--workdir=workdir/dermamnist] [--manual_dir=../shared/data/dermamnist] [--set=num_epochs=5 ...]
 
 Each seed trains one run of the recipe (a set of config overrides, below) with `skinjax.train`,
 keeping the state with the best validation accuracy, and reports its test accuracy and macro
 one-vs-rest AUROC (MedMNIST's ACC and AUC) and its training minutes; then the mean and the 95%
 confidence interval (Student's t) over seeds. Runs resume and are not trained again once done.
+With `--tta`, the kept state is scored again by `skinjax.evaluate`, its test probabilities
+averaged over flipped (and transposed) views; the training minutes are unchanged.
 """
 
 import argparse
@@ -16,7 +18,7 @@ import pathlib
 import training_runs
 from absl import logging
 
-from skinjax import runs
+from skinjax import evaluate, runs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PUBLISHED = [  # (method, test ACC, test AUC) at 28x28.
@@ -61,6 +63,7 @@ def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--recipe', default='lite0_64', choices=sorted(RECIPES))
   parser.add_argument('--seeds', type=int, default=3)
+  parser.add_argument('--tta', default='none', choices=list(evaluate.TTA), help='Test-time augmentation.')
   parser.add_argument('--workdir', default='workdir/dermamnist')
   parser.add_argument('--manual_dir', default=str(ROOT.parent / 'shared' / 'data' / 'dermamnist'))
   parser.add_argument('--set', action='append', default=[], help='A config override, e.g. num_epochs=2.')
@@ -72,6 +75,7 @@ def main() -> None:
     **RECIPES[args.recipe],
     **training_runs.overrides(args.set),
   }
+  name = args.recipe + (f' +{args.tta} TTA' if args.tta != 'none' else '')
   results = []
   for seed in range(args.seeds):
     workdir = pathlib.Path(args.workdir).absolute() / args.recipe / f'seed_{seed}'
@@ -79,17 +83,20 @@ def main() -> None:
     r = training_runs.measured(
       workdir, config, lambda metrics: {'acc': metrics['test']['accuracy'], 'auc': metrics['test']['auroc/macro']}
     )
+    if args.tta != 'none':
+      report = evaluate.evaluate(str(workdir), split='test', checkpoint='best', tta=args.tta)
+      r |= {'acc': report['metrics']['accuracy']['value'], 'auc': report['metrics']['auroc/macro']['value']}
     results.append(r)
     print(
-      f'{args.recipe} seed {seed}: test ACC {r["acc"]:.4f}  AUC {r["auc"]:.4f}  ({r["minutes"]:.1f} min)', flush=True
+      f'{name} seed {seed}: test ACC {r["acc"]:.4f}  AUC {r["auc"]:.4f}  ({r["minutes"]:.1f} min)', flush=True
     )
   summary = runs.summarize(results)
-  print(f'\nDermaMNIST test, {args.recipe}, {args.seeds} seeds (mean, 95% CI):')
+  print(f'\nDermaMNIST test, {name}, {args.seeds} seeds (mean, 95% CI):')
   for method, acc, auc in PUBLISHED:
     print(f'  {method:48s} ACC {acc:.3f}            AUC {auc:.3f}')
   value = {k: f'{v["mean"]:.3f}' + (f' +- {v["ci95"]:.3f}' if v['n'] > 1 else '') for k, v in summary.items()}
   print(
-    f'  {"skinjax " + args.recipe:48s} ACC {value["acc"]:14s} AUC {value["auc"]:14s} ({value["minutes"]} min per run)'
+    f'  {"skinjax " + name:48s} ACC {value["acc"]:14s} AUC {value["auc"]:14s} ({value["minutes"]} min per run)'
   )
 
 
