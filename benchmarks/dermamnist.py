@@ -87,17 +87,13 @@ def main() -> None:
       report = evaluate.evaluate(str(workdir), split='test', checkpoint='best', tta=args.tta)
       r |= {'acc': report['metrics']['accuracy']['value'], 'auc': report['metrics']['auroc/macro']['value']}
     results.append(r)
-    print(
-      f'{name} seed {seed}: test ACC {r["acc"]:.4f}  AUC {r["auc"]:.4f}  ({r["minutes"]:.1f} min)', flush=True
-    )
+    print(f'{name} seed {seed}: test ACC {r["acc"]:.4f}  AUC {r["auc"]:.4f}  ({r["minutes"]:.1f} min)', flush=True)
   summary = runs.summarize(results)
   print(f'\nDermaMNIST test, {name}, {args.seeds} seeds (mean, 95% CI):')
   for method, acc, auc in PUBLISHED:
     print(f'  {method:48s} ACC {acc:.3f}            AUC {auc:.3f}')
   value = {k: f'{v["mean"]:.3f}' + (f' +- {v["ci95"]:.3f}' if v['n'] > 1 else '') for k, v in summary.items()}
-  print(
-    f'  {"skinjax " + name:48s} ACC {value["acc"]:14s} AUC {value["auc"]:14s} ({value["minutes"]} min per run)'
-  )
+  print(f'  {"skinjax " + name:48s} ACC {value["acc"]:14s} AUC {value["auc"]:14s} ({value["minutes"]} min per run)')
 
 
 if __name__ == '__main__':
