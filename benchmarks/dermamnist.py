@@ -1,7 +1,7 @@
 """DermaMNIST (MedMNIST v2, 28x28 HAM10000, seven classes): test ACC and AUC over seeds, beside
 the published 28x28 results.
 
-  python benchmarks/dermamnist.py --recipe=lite0_64 --seeds=3 [--tta=dihedral]
+  python benchmarks/dermamnist.py --recipe=lite0_80 --seeds=3 [--tta=dihedral]
       [--workdir=workdir/dermamnist] [--manual_dir=../shared/data/dermamnist] [--set=num_epochs=5 ...]
 
 Each seed trains one run of the recipe (a set of config overrides, below) with `skinjax.train`,
@@ -69,7 +69,7 @@ RECIPES = {
 
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--recipe', default='lite0_64', choices=sorted(RECIPES))
+  parser.add_argument('--recipe', default='lite0_80', choices=sorted(RECIPES))
   parser.add_argument('--seeds', type=int, default=3)
   parser.add_argument('--tta', default='none', choices=list(evaluate.TTA), help='Test-time augmentation.')
   parser.add_argument('--workdir', default='workdir/dermamnist')
