@@ -110,31 +110,51 @@ def _map_taps(fn: Callable[[jax.Array], jax.Array], x: jax.Array, window, stride
   return jax.lax.map(lambda tap: fn(shifted(tap)), jnp.arange(window[0] * cols))
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _conv_tap_grad(x: jax.Array, kernel: jax.Array, strides: tuple[int, int], pads: tuple) -> jax.Array:
-  """XLA's convolution, whose kernel gradient is k * k matrix products, one per kernel tap."""
+def _dense_conv(x: jax.Array, kernel: jax.Array, strides: tuple[int, int], pads: tuple) -> jax.Array:
+  """A dense NHWC convolution: a matrix product where the kernel is 1x1 and unpadded, else XLA's."""
+  if kernel.shape[:2] == (1, 1) and pads == ((0, 0), (0, 0)):
+    return jnp.einsum('nhwc,co->nhwo', x[:, :: strides[0], :: strides[1]], kernel[0, 0])
   return jax.lax.conv_general_dilated(x, kernel, strides, pads, dimension_numbers=_NHWC)
 
 
-def _conv_tap_grad_fwd(x, kernel, strides, pads):
-  return _conv_tap_grad(x, kernel, strides, pads), (x, kernel)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_row_grad(x: jax.Array, kernel: jax.Array, strides: tuple[int, int], pads: tuple) -> jax.Array:
+  """`_dense_conv`, whose kernel gradient is a sum of matrix products, one per output row and
+  kernel tap, summed in a loop over the rows."""
+  return _dense_conv(x, kernel, strides, pads)
 
 
-def _conv_tap_grad_bwd(strides, pads, residuals, grad):
+def _conv_row_grad_fwd(x, kernel, strides, pads):
+  return _conv_row_grad(x, kernel, strides, pads), (x, kernel)
+
+
+def _conv_row_grad_bwd(strides, pads, residuals, grad):
   x, kernel = residuals
-  _, input_vjp = jax.vjp(lambda x: jax.lax.conv_general_dilated(x, kernel, strides, pads, dimension_numbers=_NHWC), x)
+  _, input_vjp = jax.vjp(lambda x: _dense_conv(x, kernel, strides, pads), x)
   (x_grad,) = input_vjp(grad)
-  channels, features = kernel.shape[2:]
-  grad = grad.reshape(-1, features)
+  (rows, cols, channels, features), (sh, sw), out_w = kernel.shape, strides, grad.shape[2]
+  x = jnp.pad(x, ((0, 0), *pads, (0, 0)))
   # The products contract the (possibly sharded) batch: their sharding is the kernel's.
   sharding = jax.typeof(kernel).sharding
   sharding = sharding.update(spec=sharding.spec[2:])
   matmul = functools.partial(jnp.matmul, preferred_element_type=jnp.float32, out_sharding=sharding)
-  products = _map_taps(lambda tap: matmul(tap.reshape(-1, channels).T, grad), x, kernel.shape[:2], strides, pads)
+
+  def add_row(r, total):
+    band = jax.lax.dynamic_slice_in_dim(x, r * sh, rows, axis=1)
+    g = jax.lax.dynamic_index_in_dim(grad, r, axis=1, keepdims=False).reshape(-1, features)
+    taps = [
+      band[:, i, j : j + (out_w - 1) * sw + 1 : sw].reshape(-1, channels) for i in range(rows) for j in range(cols)
+    ]
+    return total + jnp.stack([matmul(tap.T, g) for tap in taps])
+
+  zeros = jnp.zeros(
+    (rows * cols, channels, features), jnp.float32, out_sharding=sharding.update(spec=(None, *sharding.spec))
+  )
+  products = jax.lax.fori_loop(0, grad.shape[1], add_row, zeros)
   return x_grad, products.reshape(kernel.shape).astype(kernel.dtype)
 
 
-_conv_tap_grad.defvjp(_conv_tap_grad_fwd, _conv_tap_grad_bwd)
+_conv_row_grad.defvjp(_conv_row_grad_fwd, _conv_row_grad_bwd)
 
 
 def conv_general_dilated(x: jax.Array, kernel: jax.Array, window_strides, padding, **kwargs) -> jax.Array:
@@ -143,12 +163,13 @@ def conv_general_dilated(x: jax.Array, kernel: jax.Array, window_strides, paddin
   XLA's CPU backend computes a convolution's kernel gradient several times slower than the
   convolution itself (15x for a 1x1 convolution at 56x56, 64 -> 256 channels; 2.4x for a 3x3 one
   at 56x56, 64 -> 64: `benchmarks/train_throughput.py`). On CPU a dense NHWC convolution is
-  therefore a matrix product where its kernel is 1x1, and otherwise XLA's convolution with the
-  kernel gradient written as one matrix product per kernel tap. Where the output has at most
-  SMALL_OUTPUT positions (a 3x3 convolution at 2x2, 256 -> 256 channels, batch 128: XLA 100 ms,
-  these 4 ms forward; ResNet-18 on 28x28 images ends at 1x1), the whole convolution is the sum of
-  those per-tap products, differentiated as such. Grouped or dilated convolutions, and every
-  convolution on GPU and TPU, are XLA's.
+  therefore a matrix product where its kernel is 1x1, and otherwise XLA's convolution; either way
+  its kernel gradient is written as matrix products, one per output row and kernel tap, summed in
+  a loop (`_conv_row_grad`). Where the output has at most SMALL_OUTPUT positions (a 3x3
+  convolution at 2x2, 256 -> 256 channels, batch 128: XLA 100 ms, these 4 ms forward; ResNet-18
+  on 28x28 images ends at 1x1), the whole convolution is the sum of per-tap matrix products,
+  differentiated as such. Grouped or dilated convolutions, and every convolution on GPU and TPU,
+  are XLA's.
   """
   plain = all(kwargs.get(k) in (None, (1, 1)) for k in ('lhs_dilation', 'rhs_dilation', 'preferred_element_type'))
   if not (plain and x.ndim == 4 and kwargs.get('feature_group_count', 1) == 1 and _cpu_formulation(None)):
@@ -158,13 +179,10 @@ def conv_general_dilated(x: jax.Array, kernel: jax.Array, window_strides, paddin
     pads = tuple(jax.lax.padtype_to_pads(x.shape[1:3], kernel.shape[:2], strides, padding))
   else:
     pads = tuple(tuple(p) for p in padding)
-  if kernel.shape[:2] == (1, 1) and pads == ((0, 0), (0, 0)):
-    x = x[:, :: strides[0], :: strides[1]]
-    return jnp.einsum('nhwc,co->nhwo', x, kernel[0, 0], precision=kwargs.get('precision'))
   if math.prod(_output_size(x.shape, kernel.shape, strides, pads)) <= SMALL_OUTPUT:
     products = zip(_taps(x, kernel.shape[:2], strides, pads), kernel.reshape(-1, *kernel.shape[2:]), strict=True)
     return sum(jnp.einsum('nhwc,co->nhwo', tap, k, precision=kwargs.get('precision')) for tap, k in products)
-  return _conv_tap_grad(x, kernel, strides, pads)
+  return _conv_row_grad(x, kernel, strides, pads)
 
 
 # The convolution layer of every network: `nnx.Conv` (NHWC) with `conv_general_dilated`.
