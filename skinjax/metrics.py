@@ -88,13 +88,19 @@ def _rates(actual: np.ndarray, predicted: np.ndarray) -> dict[str, np.ndarray]:
   }
 
 
+def _mean_defined(values: np.ndarray) -> float:
+  """The mean of the values that are not NaN; NaN, without numpy's warning, where none is."""
+  defined = values[~np.isnan(values)]
+  return float(defined.mean()) if defined.size else float('nan')
+
+
 def _named(per_class: dict[str, np.ndarray], class_names: tuple[str, ...]) -> dict[str, float]:
   """Binary: the positive class's values; multi-class: the macro average and each class's."""
   if len(class_names) == 2:
     return {name: float(values[1]) for name, values in per_class.items()}
   out = {}
   for name, values in per_class.items():
-    out[f'{name}/macro'] = float(np.nanmean(values))
+    out[f'{name}/macro'] = _mean_defined(values)
     out.update({f'{name}/{c}': float(v) for c, v in zip(class_names, values, strict=True)})
   return out
 
@@ -122,8 +128,8 @@ def classification_metrics(probs: np.ndarray, labels: np.ndarray, class_names: t
   out = {'accuracy': float(np.mean(pred == labels)), 'log_loss': log_loss(probs, labels)}
   out['num_examples'] = float(len(labels))
   if num_classes > 2:
-    out['balanced_accuracy'] = float(np.nanmean(per_class['sensitivity']))
-    out['mean_class_precision'] = float(np.nanmean(per_class['ppv']))
+    out['balanced_accuracy'] = _mean_defined(per_class['sensitivity'])
+    out['mean_class_precision'] = _mean_defined(per_class['ppv'])
     out['top3_accuracy'] = float(np.mean((np.argsort(-probs, 1)[:, :3] == labels[:, None]).any(1)))
   return {**out, **_named(per_class, class_names)}
 

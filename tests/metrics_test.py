@@ -1,5 +1,7 @@
 """skinjax.metrics against scikit-learn."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn import metrics as skm
@@ -56,3 +58,13 @@ def test_undefined_values_are_nan():
   out = metrics.classification_metrics(probs, np.array([0, 0]), ('benign', 'malignant'))
   assert np.isnan(out['ppv']) and np.isnan(out['auroc']) and np.isnan(out['sensitivity'])
   assert out['specificity'] == 1.0
+
+
+def test_a_subgroup_of_one_class_has_nan_macro_auroc_without_a_warning():
+  # evaluate.py scores subgroups (a body site, an age band) that may hold one class only.
+  probs = np.random.default_rng(0).dirichlet(np.ones(7), size=3)
+  with warnings.catch_warnings():
+    warnings.simplefilter('error')
+    out = metrics.classification_metrics(probs, np.array([2, 2, 2]), tuple('abcdefg'))
+  assert np.isnan(out['auroc/macro']) and np.isnan(out['auroc/c'])
+  assert out['balanced_accuracy'] == out['sensitivity/c']  # The only class with a defined recall.
