@@ -185,7 +185,7 @@ class Trainer:
       model_state=model_state,
       opt_state=tx.init(params),
       lr_scale=jnp.array(1.0, jnp.float32),
-      ema_params=params if config.optimizer.ema_decay else None,
+      ema_params=jax.tree.map(jnp.copy, params) if config.optimizer.ema_decay else None,  # Not aliased: donated.
       rngs=rngs,
     )
     self.initial_state = jax.device_put(state, self.replicated)
@@ -253,7 +253,11 @@ def restore_weights(path: epath.Path, trainer: Trainer, step: int | None = None)
   ema = None
   if state.ema_params is not None:
     saved_ema = saved.get('ema_params')
-    ema = params if saved_ema is None else weights.fill(state.ema_params, weights.flatten(saved_ema), where)
+    ema = (
+      jax.tree.map(jnp.copy, params)
+      if saved_ema is None
+      else weights.fill(state.ema_params, weights.flatten(saved_ema), where)
+    )
   state = state.replace(params=params, model_state=stats, ema_params=ema)
   return jax.device_put(state, trainer.replicated), step
 
@@ -264,7 +268,7 @@ def init_from(workdir: str, trainer: Trainer) -> TrainState:
   path = epath.Path(workdir) / 'checkpoints'
   state, _ = restore_weights(path, trainer)
   logging.info('Initialised parameters and batch statistics from %s.', path)
-  return state.replace(ema_params=None if state.ema_params is None else state.params)
+  return state.replace(ema_params=None if state.ema_params is None else jax.tree.map(jnp.copy, state.params))
 
 
 class DevicePrefetch:
