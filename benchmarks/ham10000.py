@@ -11,7 +11,8 @@ frequency class-weighted loss; they differ only in the starting weights (random 
 and in early fusion of age, sex and site. The last state, not one chosen on the held-out images,
 is evaluated there by `skinjax.evaluate`: balanced multiclass accuracy (the challenge's metric)
 and macro one-vs-rest AUROC, each with a percentile-bootstrap 95% interval over the held-out
-images, and, with several seeds, the mean and the 95% interval (Student's t) over seeds.
+images, and, with several seeds, the mean and the 95% interval (Student's t) over seeds, and the
+same of each pair's per-seed differences (fusion against image-only, ImageNet against scratch).
 
 Each run is a skinjax run directory, `WORKDIR/RECIPE/seed_N`, with its report; whoever has the
 official ISIC 2018 Task 3 test images can evaluate it there:
@@ -59,6 +60,13 @@ RECIPES = {
   'imagenet_fusion': {'model.pretrained': 'imagenet', 'model.fusion': 'early'},
 }
 HEADLINE = ('balanced_accuracy', 'auroc/macro')
+# (recipe, the recipe it differs from in one thing), compared seed by seed.
+PAIRS = (
+  ('scratch_fusion', 'scratch'),
+  ('imagenet_fusion', 'imagenet'),
+  ('imagenet', 'scratch'),
+  ('imagenet_fusion', 'scratch_fusion'),
+)
 
 
 def measure(recipe: str, seed: int, args) -> dict:
@@ -94,20 +102,32 @@ def main() -> None:
   if unknown := sorted(set(recipes) - set(RECIPES)):
     parser.error(f'unknown recipes {unknown}; expected some of {list(RECIPES)}.')
 
-  rows = []
+  rows, values = [], {}
   for recipe in recipes:
     results = [measure(recipe, seed, args) for seed in range(args.seeds)]
+    values[recipe] = [{k: r[k]['value'] for k in HEADLINE} for r in results]
     for seed, r in enumerate(results):
       rows.append(
         f'| {recipe} | {seed} | {_cell(r["balanced_accuracy"])} | {_cell(r["auroc/macro"])} | {r["minutes"]:.1f} |'
       )
     if args.seeds > 1:
-      summary = runs.summarize([{k: r[k]['value'] for k in HEADLINE} for r in results])
-      mean = ' | '.join(f'{summary[k]["mean"]:.3f} ± {summary[k]["ci95"]:.3f}' for k in HEADLINE)
-      rows.append(f'| {recipe} | mean ± 95% CI | {mean} | |')
+      rows.append(f'| {recipe} | mean ± 95% CI | {_mean(values[recipe])} | |')
   print('\nHAM10000, seven classes, lesion-grouped validation (bootstrap 95% intervals):')
   print('| recipe | seed | balanced accuracy | macro AUROC | training min |\n|---|---|---|---|---:|')
   print('\n'.join(rows))
+  pairs = [(a, b) for a, b in PAIRS if a in values and b in values]
+  if args.seeds > 1 and pairs:
+    print('\nPaired differences over seeds (mean ± 95% CI):')
+    print('| recipes | balanced accuracy | macro AUROC |\n|---|---|---|')
+    for a, b in pairs:
+      differences = [{k: x[k] - y[k] for k in HEADLINE} for x, y in zip(values[a], values[b], strict=True)]
+      print(f'| {a} - {b} | {_mean(differences, sign="+")} |')
+
+
+def _mean(results: list[dict], sign: str = '') -> str:
+  """'mean ± ci | mean ± ci' of HEADLINE over `results` (Student's t 95% intervals)."""
+  summary = runs.summarize(results)
+  return ' | '.join(f'{summary[k]["mean"]:{sign}.3f} ± {summary[k]["ci95"]:.3f}' for k in HEADLINE)
 
 
 if __name__ == '__main__':
