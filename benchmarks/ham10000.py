@@ -87,6 +87,12 @@ def _cell(metric: dict) -> str:
   return f'{metric["value"]:.3f} ({low:.3f}-{high:.3f})'
 
 
+def _mean(results: list[dict], sign: str = '') -> str:
+  """'mean ± ci | mean ± ci' of HEADLINE over `results` (Student's t 95% intervals)."""
+  summary = runs.summarize(results)
+  return ' | '.join(f'{summary[k]["mean"]:{sign}.3f} ± {summary[k]["ci95"]:.3f}' for k in HEADLINE)
+
+
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--recipes', default=','.join(RECIPES), help=f'Some of {", ".join(RECIPES)}.')
@@ -122,12 +128,6 @@ def main() -> None:
     for a, b in pairs:
       differences = [{k: x[k] - y[k] for k in HEADLINE} for x, y in zip(values[a], values[b], strict=True)]
       print(f'| {a} - {b} | {_mean(differences, sign="+")} |')
-
-
-def _mean(results: list[dict], sign: str = '') -> str:
-  """'mean ± ci | mean ± ci' of HEADLINE over `results` (Student's t 95% intervals)."""
-  summary = runs.summarize(results)
-  return ' | '.join(f'{summary[k]["mean"]:{sign}.3f} ± {summary[k]["ci95"]:.3f}' for k in HEADLINE)
 
 
 if __name__ == '__main__':

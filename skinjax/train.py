@@ -55,6 +55,12 @@ class TrainState:
   rngs: nnx.State  # The model's initial RNG streams (dropout), folded with the step when used.
 
 
+def _average_from(params: nnx.State) -> nnx.State:
+  """A moving average of the weights that starts at `params`, in buffers of its own: the train
+  step donates its state, and XLA refuses a buffer donated twice."""
+  return jax.tree.map(jnp.copy, params)
+
+
 def create_optimizer(config: ml_collections.ConfigDict, total_steps: int) -> optax.GradientTransformation:
   """The optimizer, learning-rate schedule and gradient clipping that `config.optimizer` names.
 
@@ -185,7 +191,7 @@ class Trainer:
       model_state=model_state,
       opt_state=tx.init(params),
       lr_scale=jnp.array(1.0, jnp.float32),
-      ema_params=jax.tree.map(jnp.copy, params) if config.optimizer.ema_decay else None,  # Not aliased: donated.
+      ema_params=_average_from(params) if config.optimizer.ema_decay else None,
       rngs=rngs,
     )
     self.initial_state = jax.device_put(state, self.replicated)
@@ -254,9 +260,7 @@ def restore_weights(path: epath.Path, trainer: Trainer, step: int | None = None)
   if state.ema_params is not None:
     saved_ema = saved.get('ema_params')
     ema = (
-      jax.tree.map(jnp.copy, params)
-      if saved_ema is None
-      else weights.fill(state.ema_params, weights.flatten(saved_ema), where)
+      _average_from(params) if saved_ema is None else weights.fill(state.ema_params, weights.flatten(saved_ema), where)
     )
   state = state.replace(params=params, model_state=stats, ema_params=ema)
   return jax.device_put(state, trainer.replicated), step
@@ -268,7 +272,7 @@ def init_from(workdir: str, trainer: Trainer) -> TrainState:
   path = epath.Path(workdir) / 'checkpoints'
   state, _ = restore_weights(path, trainer)
   logging.info('Initialised parameters and batch statistics from %s.', path)
-  return state.replace(ema_params=None if state.ema_params is None else jax.tree.map(jnp.copy, state.params))
+  return state.replace(ema_params=None if state.ema_params is None else _average_from(state.params))
 
 
 class DevicePrefetch:
