@@ -7,7 +7,9 @@ Each (framework, network) trains in a fresh process (so that its peak resident m
 own): two-class softmax cross-entropy, Adam, random images, `--steps` timed steps after two
 untimed ones (compilation). skinjax runs its own jitted `train.train_step` through `Trainer`;
 `skinjax-xla` is the same step with XLA's own convolutions in place of skinjax's CPU formulations
-(`layers.cpu_formulations(False)`), which shows what they gain. PyTorch runs timm's model of the
+(`layers.cpu_formulations(False)`), which shows what they gain, and `skinjax-malloc` the same step
+with JAX's asynchronous dispatch and glibc's malloc as they come (SKINJAX_KEEP_FREED_MEMORY=0,
+`skinjax.host_memory`), which shows what keeping freed memory gains. PyTorch runs timm's model of the
 same architecture, Keras its Keras Applications model. Networks
 a peer does not have (the Cancer-Net SCa family) get no peer row. A peer that is not installed is
 named and left out: PyTorch needs `pip install torch==2.14.1 torchvision==0.29.1 timm` (not part
@@ -109,8 +111,23 @@ def keras_steps(network: str, size: int, batch: int):
   return lambda: model.train_on_batch(images, labels)
 
 
-STEPS = {'skinjax': skinjax_steps, 'skinjax-xla': skinjax_xla_steps, 'torch': torch_steps, 'keras': keras_steps}
-HAS = {'skinjax': (*NETWORKS, *TIMM), 'skinjax-xla': (*NETWORKS, *TIMM), 'torch': tuple(TIMM), 'keras': tuple(KERAS)}
+STEPS = {
+  'skinjax': skinjax_steps,
+  'skinjax-xla': skinjax_xla_steps,
+  'skinjax-malloc': skinjax_steps,
+  'torch': torch_steps,
+  'keras': keras_steps,
+}
+SKINJAX = (*NETWORKS, *TIMM)
+HAS = {
+  'skinjax': SKINJAX,
+  'skinjax-xla': SKINJAX,
+  'skinjax-malloc': SKINJAX,
+  'torch': tuple(TIMM),
+  'keras': tuple(KERAS),
+}
+# Each framework's process environment, beyond this one's.
+ENV = {'skinjax-malloc': {'SKINJAX_KEEP_FREED_MEMORY': '0'}}
 
 
 def measure(framework: str, network: str, size: int, batch: int, steps: int) -> dict:
@@ -128,7 +145,11 @@ def in_process(args, framework: str, network: str) -> dict | str:
   """measure() in a fresh interpreter: its numbers, or why it did not run."""
   flags = [f'--image_size={args.image_size}', f'--batch={args.batch}', f'--steps={args.steps}']
   result = subprocess.run(
-    [sys.executable, __file__, f'--one={framework}:{network}', *flags], capture_output=True, text=True, check=False
+    [sys.executable, __file__, f'--one={framework}:{network}', *flags],
+    capture_output=True,
+    text=True,
+    check=False,
+    env=os.environ | ENV.get(framework, {}),
   )
   if result.returncode:
     errors = [line for line in result.stderr.splitlines() if 'Error' in line.split(':')[0]]
@@ -140,7 +161,7 @@ def in_process(args, framework: str, network: str) -> dict | str:
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--networks', default=','.join(NETWORKS))
-  parser.add_argument('--frameworks', default='skinjax,skinjax-xla,torch,keras')
+  parser.add_argument('--frameworks', default='skinjax,skinjax-xla,skinjax-malloc,torch,keras')
   parser.add_argument('--image_size', type=int, default=224)
   parser.add_argument('--batch', type=int, default=32)
   parser.add_argument('--steps', type=int, default=5, help='Timed steps, after two untimed ones.')
