@@ -63,7 +63,8 @@ RECIPES = {
   },
   'lite0_64': {**LITE0, 'dataset.image_size': 64, 'num_epochs': 8.0},
   # At 80x80, 7 epochs: 13.7 to 14.5 minutes a run at first, 9.4 to 10.1 since commit 4088db2's
-  # faster convolution gradients (8 epochs were no better; RESULTS.md).
+  # faster convolution gradients, 7.6 since 1321a26 kept freed memory (8 epochs were no better;
+  # RESULTS.md).
   'lite0_80': {**LITE0, 'dataset.image_size': 80, 'num_epochs': 7.0},
 }
 
