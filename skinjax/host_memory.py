@@ -32,6 +32,8 @@ def keep_freed_memory() -> bool:
   SKINJAX_KEEP_FREED_MEMORY=0)."""
   if os.environ.get('SKINJAX_KEEP_FREED_MEMORY', '1') == '0' or platform.libc_ver()[0] != 'glibc':
     return False
-  jax.config.update('jax_cpu_enable_async_dispatch', False)
   mallopt = ctypes.CDLL(None).mallopt
-  return all(mallopt(option, value) == 1 for option, value in ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, -1)))
+  if not all(mallopt(option, value) == 1 for option, value in ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, -1))):
+    return False
+  jax.config.update('jax_cpu_enable_async_dispatch', False)
+  return True

@@ -2,6 +2,7 @@
 
 import json
 import platform
+import resource
 import subprocess
 import sys
 
@@ -24,7 +25,7 @@ program(x).block_until_ready()
 faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 print(json.dumps({'keeps': skinjax.KEEPS_FREED_MEMORY, 'faults': faults}))
 """
-PAGES = (256 << 20) // 4096
+PAGES = (256 << 20) // resource.getpagesize()
 
 pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != 'glibc', reason='sets glibc malloc')
 
