@@ -10,7 +10,8 @@ JAX runs a CPU program on a thread of its own by default (asynchronous dispatch)
 other than the main one allocates from an arena that maps any block over 64 MB whatever malloc's
 settings. So on CPU skinjax runs programs on the thread that calls them, whose (main) arena can
 serve any block from the heap, and tells malloc never to map a block apart and never to give the
-heap's free top back: from the second step on, the block is the one freed by the step before.
+heap's free top back: from the second step on, the block is the one freed by the step before
+(now and then a run still maps a fresh one; tests/host_memory_test.py counts how seldom).
 (A single arena for all threads would do it too, but their contention for it cost more than the
 page faults saved.) Asynchronous dispatch is read when JAX starts its backend, so this must run
 before: importing skinjax does it. Set SKINJAX_KEEP_FREED_MEMORY=0 to leave both as they are.
