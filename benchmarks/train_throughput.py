@@ -14,12 +14,17 @@ same architecture, Keras its Keras Applications model. Networks
 a peer does not have (the Cancer-Net SCa family) get no peer row. A peer that is not installed is
 named and left out: PyTorch needs `pip install torch==2.14.1 torchvision==0.29.1 timm` (not part
 of skinjax's dependencies); Keras comes with TensorFlow. Prints images/s, peak memory and each
-peer's ratio to skinjax. `--networks` also takes resnet18 (DermaMNIST's baseline: with
+peer's ratio to skinjax, also per multiply-add: each framework's own count of one image's forward
+multiply-adds (skinjax's `models.summary`, PyTorch's `FlopCounterMode`, Keras's layer shapes),
+which differs where a peer's model of the name is another variant (Keras's ResNet50 is ResNet
+v1, stride in the first 1x1 convolution, where skinjax and timm have torchvision's v1.5, stride
+in the 3x3 one). `--networks` also takes resnet18 (DermaMNIST's baseline: with
 `--image_size=28 --batch=128`, the step of `benchmarks/dermamnist.py`).
 """
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -81,6 +86,14 @@ def skinjax_xla_steps(network: str, size: int, batch: int):
   return xla_step
 
 
+def skinjax_macs(network: str, size: int) -> int:
+  from flax import nnx
+
+  from skinjax.models import registry, summary
+
+  return summary.count(registry.build(network, num_classes=2, rngs=nnx.Rngs(0)), size)['macs']
+
+
 def torch_steps(network: str, size: int, batch: int):
   import timm
   import torch
@@ -100,15 +113,44 @@ def torch_steps(network: str, size: int, batch: int):
   return step
 
 
-def keras_steps(network: str, size: int, batch: int):
+def torch_macs(network: str, size: int) -> int:
+  import timm
+  import torch
+  from torch.utils.flop_counter import FlopCounterMode
+
+  model = timm.create_model(TIMM[network], num_classes=2).eval()
+  with FlopCounterMode(display=False) as counter, torch.no_grad():
+    model(torch.zeros(1, 3, size, size))
+  return counter.get_total_flops() // 2
+
+
+def keras_model(network: str, size: int):
   os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
   import keras
 
-  model = getattr(keras.applications, KERAS[network])(weights=None, classes=2, input_shape=(size, size, 3))
+  return getattr(keras.applications, KERAS[network])(weights=None, classes=2, input_shape=(size, size, 3))
+
+
+def keras_steps(network: str, size: int, batch: int):
+  import keras
+
+  model = keras_model(network, size)
   model.compile(optimizer=keras.optimizers.Adam(1e-3), loss='sparse_categorical_crossentropy')
   images = np.random.default_rng(0).normal(size=(batch, size, size, 3)).astype(np.float32)
   labels = np.random.default_rng(1).integers(0, 2, batch)
   return lambda: model.train_on_batch(images, labels)
+
+
+def keras_macs(network: str, size: int) -> int:
+  """Each convolution's and dense layer's output positions times its kernel's size."""
+  import keras
+
+  layers = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)
+  return sum(
+    math.prod(layer.output.shape[1:-1]) * math.prod(layer.kernel.shape)
+    for layer in keras_model(network, size).layers
+    if isinstance(layer, layers)
+  )
 
 
 STEPS = {
@@ -126,6 +168,14 @@ HAS = {
   'torch': tuple(TIMM),
   'keras': tuple(KERAS),
 }
+# How each framework counts one image's forward multiply-adds.
+MACS = {
+  'skinjax': skinjax_macs,
+  'skinjax-xla': skinjax_macs,
+  'skinjax-malloc': skinjax_macs,
+  'torch': torch_macs,
+  'keras': keras_macs,
+}
 # Each framework's process environment, beyond this one's.
 ENV = {'skinjax-malloc': {'SKINJAX_KEEP_FREED_MEMORY': '0'}}
 
@@ -138,7 +188,8 @@ def measure(framework: str, network: str, size: int, batch: int, steps: int) -> 
   for _ in range(steps):
     step()
   seconds = time.perf_counter() - start
-  return {'images_per_s': steps * batch / seconds, 'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+  peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Before counting builds another model.
+  return {'images_per_s': steps * batch / seconds, 'peak_mb': peak_mb, 'macs': MACS[framework](network, size)}
 
 
 def in_process(args, framework: str, network: str) -> dict | str:
@@ -174,7 +225,10 @@ def main() -> None:
   frameworks = args.frameworks.split(',')
   size, cpus = f'{args.image_size}x{args.image_size}', os.cpu_count()
   print(f'Training at {size}, batch {args.batch}, {args.steps} timed steps, {cpus} CPUs')
-  print(f'{"network":18s} {"framework":11s} {"images/s":>9s} {"peak MB":>8s} {"vs skinjax":>10s}')
+  print(
+    f'{"network":18s} {"framework":14s} {"images/s":>9s} {"peak MB":>8s} {"GMACs":>6s} '
+    f'{"vs skinjax":>10s} {"per MAC":>8s}'
+  )
   for network in args.networks.split(','):
     reference = None
     for framework in frameworks:
@@ -182,11 +236,18 @@ def main() -> None:
         continue
       r = in_process(args, framework, network)
       if isinstance(r, str):
-        print(f'{network:18s} {framework:11s} {r}')
+        print(f'{network:18s} {framework:14s} {r}')
         continue
-      reference = reference or (r['images_per_s'] if framework == 'skinjax' else None)
-      ratio = f'{r["images_per_s"] / reference:9.2f}x' if reference else ''
-      print(f'{network:18s} {framework:11s} {r["images_per_s"]:9.2f} {r["peak_mb"]:8.0f} {ratio:>10s}', flush=True)
+      reference = reference or (r if framework == 'skinjax' else None)
+      ratios = ('', '')
+      if reference:
+        ratio = r['images_per_s'] / reference['images_per_s']
+        ratios = (f'{ratio:.2f}x', f'{ratio * r["macs"] / reference["macs"]:.2f}x')
+      print(
+        f'{network:18s} {framework:14s} {r["images_per_s"]:9.2f} {r["peak_mb"]:8.0f} {r["macs"] / 1e9:6.2f} '
+        f'{ratios[0]:>10s} {ratios[1]:>8s}',
+        flush=True,
+      )
 
 
 if __name__ == '__main__':
