@@ -89,9 +89,10 @@ def skinjax_xla_steps(network: str, size: int, batch: int):
 def skinjax_macs(network: str, size: int) -> int:
   from flax import nnx
 
-  from skinjax.models import registry, summary
+  from skinjax import models
+  from skinjax.models import summary
 
-  return summary.count(registry.build(network, num_classes=2, rngs=nnx.Rngs(0)), size)['macs']
+  return summary.macs(models.build(network, num_classes=2, rngs=nnx.Rngs(0)), size)
 
 
 def torch_steps(network: str, size: int, batch: int):
@@ -132,9 +133,9 @@ def keras_model(network: str, size: int):
 
 
 def keras_steps(network: str, size: int, batch: int):
+  model = keras_model(network, size)  # Chooses Keras's backend, before this imports it.
   import keras
 
-  model = keras_model(network, size)
   model.compile(optimizer=keras.optimizers.Adam(1e-3), loss='sparse_categorical_crossentropy')
   images = np.random.default_rng(0).normal(size=(batch, size, size, 3)).astype(np.float32)
   labels = np.random.default_rng(1).integers(0, 2, batch)

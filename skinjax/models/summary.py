@@ -43,29 +43,34 @@ def _jaxpr_macs(jaxpr) -> int:
   return total
 
 
-def _forward(model: nnx.Module):
+def _forward(model: nnx.Module, image_size: int, batch_size: int = 1):
+  """The inference forward pass as a function of (state, images), its state, and zero images."""
+  model.eval()
   graphdef, state = nnx.split(model)
-  return lambda state, x: nnx.merge(graphdef, state)(x), state
+  x = jnp.zeros((batch_size, image_size, image_size, 3), jnp.uint8)
+  return lambda state, x: nnx.merge(graphdef, state)(x), state, x
+
+
+def macs(model: nnx.Module, image_size: int) -> int:
+  """Multiply-adds of one image's inference forward pass."""
+  fwd, state, x = _forward(model, image_size)
+  with layers.cpu_formulations(enabled=False):
+    return int(_jaxpr_macs(jax.make_jaxpr(fwd)(state, x).jaxpr))
 
 
 def count(model: nnx.Module, image_size: int) -> dict[str, int]:
   """{'params', 'macs', 'flops'} of one image's inference forward pass."""
-  model.eval()
-  fwd, state = _forward(model)
-  x = jnp.zeros((1, image_size, image_size, 3), jnp.uint8)
+  fwd, state, x = _forward(model, image_size)
   with layers.cpu_formulations(enabled=False):
-    macs = _jaxpr_macs(jax.make_jaxpr(fwd)(state, x).jaxpr)
     cost = jax.jit(fwd).lower(state, x).compile().cost_analysis()
   cost = cost[0] if isinstance(cost, list) else cost
-  return {'params': num_params(model), 'macs': int(macs), 'flops': int(cost['flops'])}
+  return {'params': num_params(model), 'macs': macs(model, image_size), 'flops': int(cost['flops'])}
 
 
 def latency_ms(model: nnx.Module, image_size: int, batch_size: int = 1, repeats: int = 20) -> float:
   """Median wall time of a jitted inference forward pass, in milliseconds."""
-  model.eval()
-  fwd, state = _forward(model)
+  fwd, state, x = _forward(model, image_size, batch_size)
   fwd = jax.jit(fwd)
-  x = jnp.zeros((batch_size, image_size, image_size, 3), jnp.uint8)
   fwd(state, x).block_until_ready()
   times = []
   for _ in range(repeats):
