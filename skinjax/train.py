@@ -34,7 +34,6 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from skinjax import config_lib, input_pipeline, losses, metrics, models, weights
-from skinjax.models.layers import Normalize
 
 # Compute dtypes of `config.precision`; parameters and optimizer state stay float32.
 PRECISIONS = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
@@ -171,8 +170,8 @@ class Trainer:
       )
     dtype = PRECISIONS[config.precision]
     for _, module in nnx.iter_modules(model):
-      if isinstance(module, Normalize):
-        module.dtype = dtype
+      if hasattr(module, 'dtype'):  # Normalize and Flax's layers compute in it (else batch norm's float32 statistics
+        module.dtype = dtype  # would promote every layer after the first back to float32).
     self.graphdef, rngs, params, model_state = nnx.split(model, nnx.RngState, nnx.Param, ...)
     tx = create_optimizer(config, total_steps)
     if config.freeze_backbone:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -119,6 +120,14 @@ def test_bfloat16_compute_keeps_float32_weights_and_learns(data_dir):
   info, it, _ = input_pipeline.get_datasets(config.dataset, config.batch_size, config.seed)
   trainer = train.Trainer(config, info, total_steps=20)
   batch = trainer.to_global(next(it))
+  # Every convolution and matrix product takes bfloat16 operands but the loss's class weighting:
+  # batch norm's float32 statistics must not promote the layers after it back to float32.
+  hlo = trainer.train_step.lower(trainer.initial_state, batch).as_text()
+  operands = re.findall(r'stablehlo\.(?:convolution|dot_general).*: \((.*)\) ->', hlo)
+  n, classes = len(batch['label']), info.num_classes
+  assert len(operands) > 20 and [o for o in operands if 'f32' in o] == [
+    f'tensor<{n}x{classes}xf32>, tensor<{classes}xf32>'
+  ]
   state, first = trainer.train_step(trainer.initial_state, batch)
   for _ in range(7):
     state, last = trainer.train_step(state, batch)

@@ -20,7 +20,7 @@ UNIT_MEAN, UNIT_STD = (0.0, 0.0, 0.0), (255.0, 255.0, 255.0)
 
 class Normalize(nnx.Module):
   """Maps uint8 RGB images in [0, 255] to float inputs with the given channel statistics, in
-  `dtype`, the network's compute dtype (the layers after it follow their inputs)."""
+  `dtype`, the network's compute dtype (`train.Trainer` sets it, and every Flax layer's)."""
 
   def __init__(self, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD):
     self.mean, self.std, self.dtype = tuple(mean), tuple(std), jnp.float32
