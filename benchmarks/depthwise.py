@@ -7,29 +7,19 @@ installed) measured in the same run, and the ratio that picks `skinjax.models.la
 """
 
 import argparse
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from skinjax.models.layers import depthwise_conv
-
-
-def _median_seconds(fn, repeats: int) -> float:
-  fn()  # Compile / warm up.
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return float(np.median(times))
+from skinjax.models.summary import median_seconds
 
 
 def jax_seconds(shifted: bool, x, kernel, strides: int, repeats: int) -> float:
   loss = lambda x, k: jnp.sum(depthwise_conv(x, k, strides, shifted=shifted) ** 2)
   step = jax.jit(jax.grad(loss, argnums=(0, 1)))
-  return _median_seconds(lambda: jax.block_until_ready(step(x, kernel)), repeats)
+  return median_seconds(lambda: jax.block_until_ready(step(x, kernel)), repeats)
 
 
 def torch_seconds(x, kernel, strides: int, repeats: int) -> float | None:
@@ -44,7 +34,7 @@ def torch_seconds(x, kernel, strides: int, repeats: int) -> float | None:
     out = torch.nn.functional.conv2d(xt, kt, stride=strides, padding=1, groups=xt.shape[1])
     (out**2).sum().backward()
 
-  return _median_seconds(step, repeats)
+  return median_seconds(step, repeats)
 
 
 def main():

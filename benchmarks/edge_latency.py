@@ -9,25 +9,16 @@ and the largest difference between the runtimes' probabilities.
 """
 
 import argparse
-import time
+import functools
 
 import jax
 import numpy as np
 from flax import nnx
 
 from skinjax import export, models
+from skinjax.models.summary import median_seconds
 
 NETWORKS = ('cancernet_sca_a', 'cancernet_sca_b', 'cancernet_sca_c', 'mobilenet_v2')
-
-
-def _median_ms(fn, x, repeats: int) -> float:
-  fn(x)
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn(x)
-    times.append(time.perf_counter() - start)
-  return float(np.median(times) * 1e3)
 
 
 def _softmax(model, images, metadata):
@@ -55,7 +46,7 @@ def main():
       'tflite': export.load_bytes(tflite, 'tflite'),
       'onnx': export.load_bytes(export.to_onnx(tflite), 'onnx'),
     }
-    ms = {k: _median_ms(fn, x, args.repeats) for k, fn in runtimes.items()}
+    ms = {k: median_seconds(functools.partial(fn, x), args.repeats) * 1e3 for k, fn in runtimes.items()}
     outputs = [fn(x) for fn in runtimes.values()]
     gap = max(float(np.abs(o - outputs[0]).max()) for o in outputs[1:])
     print(

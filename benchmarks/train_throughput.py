@@ -232,14 +232,11 @@ def matmul_peak(precision: str) -> dict:
 
   n = 2048 if jax.default_backend() == 'cpu' else 8192
   a, b = jax.random.normal(jax.random.key(0), (2, n, n), jnp.dtype(precision))
+  from skinjax.models.summary import median_seconds
+
   product = jax.jit(jnp.matmul)
-  product(a, b).block_until_ready()
-  seconds = []
-  for _ in range(10):
-    start = time.perf_counter()
-    product(a, b).block_until_ready()
-    seconds.append(time.perf_counter() - start)
-  return {'tflops': 2 * n**3 / np.median(seconds) / 1e12, 'n': n, 'device': jax.devices()[0].device_kind}
+  seconds = median_seconds(lambda: product(a, b).block_until_ready(), 10)
+  return {'tflops': 2 * n**3 / seconds / 1e12, 'n': n, 'device': jax.devices()[0].device_kind}
 
 
 def in_process(args, one: str) -> dict | str:

@@ -11,6 +11,7 @@ operations and adds batch norm, activations and pooling. Both count XLA's own co
 import json
 import math
 import time
+from collections.abc import Callable
 
 import jax
 import jax.extend
@@ -67,17 +68,22 @@ def count(model: nnx.Module, image_size: int) -> dict[str, int]:
   return {'params': num_params(model), 'macs': macs(model, image_size), 'flops': int(cost['flops'])}
 
 
+def median_seconds(fn: Callable[[], object], repeats: int) -> float:
+  """Median wall time of `fn()` over `repeats` calls, after one untimed call (compilation)."""
+  fn()
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - start)
+  return float(np.median(times))
+
+
 def latency_ms(model: nnx.Module, image_size: int, batch_size: int = 1, repeats: int = 20) -> float:
   """Median wall time of a jitted inference forward pass, in milliseconds."""
   fwd, state, x = _forward(model, image_size, batch_size)
   fwd = jax.jit(fwd)
-  fwd(state, x).block_until_ready()
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fwd(state, x).block_until_ready()
-    times.append(time.perf_counter() - start)
-  return float(np.median(times) * 1e3)
+  return median_seconds(lambda: fwd(state, x).block_until_ready(), repeats) * 1e3
 
 
 FLAGS = flags.FLAGS
