@@ -152,7 +152,6 @@ def keras_steps(network: str, size: int, batch: int, precision: str):
   if precision == 'bfloat16':
     keras.mixed_precision.set_global_policy('mixed_bfloat16')
   model = keras_model(network, size)
-
   model.compile(optimizer=keras.optimizers.Adam(1e-3), loss='sparse_categorical_crossentropy')
   images = np.random.default_rng(0).normal(size=(batch, size, size, 3)).astype(np.float32)
   labels = np.random.default_rng(1).integers(0, 2, batch)
