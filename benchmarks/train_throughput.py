@@ -229,10 +229,10 @@ def matmul_peak(precision: str) -> dict:
   import jax
   import jax.numpy as jnp
 
-  n = 2048 if jax.default_backend() == 'cpu' else 8192
-  a, b = jax.random.normal(jax.random.key(0), (2, n, n), jnp.dtype(precision))
   from skinjax.models.summary import median_seconds
 
+  n = 2048 if jax.default_backend() == 'cpu' else 8192
+  a, b = jax.random.normal(jax.random.key(0), (2, n, n), jnp.dtype(precision))
   product = jax.jit(jnp.matmul)
   seconds = median_seconds(lambda: product(a, b).block_until_ready(), 10)
   return {'tflops': 2 * n**3 / seconds / 1e12, 'n': n, 'device': jax.devices()[0].device_kind}
